@@ -1,0 +1,138 @@
+"""`harness` command line: specs, images and clusters (the suites run through pytest)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import yaml
+
+from harness import versions
+from harness.spec import SpecError, load_spec
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="harness", description=__doc__)
+    sub = parser.add_subparsers(dest="area", required=True)
+
+    spec = sub.add_parser("spec", help="testbed specs").add_subparsers(dest="command", required=True)
+    validate = spec.add_parser("validate", help="check spec files; exit 1 with the problems on stderr")
+    validate.add_argument("files", nargs="+")
+    kindcfg = spec.add_parser("kind-config", help="print the kind cluster config derived from a spec")
+    kindcfg.add_argument("file")
+    kindcfg.add_argument("--image", help="node image (default: kindest/node:<spec's Kubernetes version>)")
+    kindcfg.add_argument("--cgroup-v1", choices=["auto", "yes", "no"], default="auto",
+                         help="whether the Docker host is on cgroup v1 (auto: ask Docker)")
+    kindcfg.add_argument("--mirrors-dir", help="containerd certs.d folder to mount (default: source mode's)")
+
+    images = sub.add_parser("images", help="image supply").add_subparsers(dest="command", required=True)
+    build = images.add_parser("build", help="build every testbed image from source (cached by inputs)")
+    build.add_argument("--kubernetes", default=None, help="Kubernetes version (default: pinned)")
+    listing = images.add_parser("list", help="each image, where it comes from, and whether it is present")
+    listing.add_argument("--kubernetes", default=None)
+
+    cluster = sub.add_parser("cluster", help="testbed clusters").add_subparsers(dest="command", required=True)
+    create = cluster.add_parser("create", help="create a testbed from a spec and leave it running")
+    create.add_argument("file")
+    create.add_argument("--image-mode", choices=["registry", "source", "mirror"])
+    create.add_argument("--image-mirror")
+    create.add_argument("--timeout", type=float, default=1800)
+    delete = cluster.add_parser("delete", help="delete a testbed (cluster, registry, network)")
+    delete.add_argument("file")
+
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[(args.area, args.command)](args)
+    except SpecError as e:
+        print(e, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _validate(args: argparse.Namespace) -> int:
+    failed = 0
+    for file in args.files:
+        try:
+            spec = load_spec(file)
+        except SpecError as e:
+            print(e, file=sys.stderr)
+            failed += 1
+            continue
+        workers = spec.workers
+        gpus = sum(n.hardware.gpu_count for n in workers if n.hardware)
+        print(f"{file}: ok ({len(spec.nodes)} nodes, {len(workers)} workers, {gpus} GPUs, Kubernetes {spec.kubernetes})")
+    return 1 if failed else 0
+
+
+def _kind_config(args: argparse.Namespace) -> int:
+    from harness.spec.kindconfig import NodeRuntime, kind_config
+    from harness.supply import mirrors_path
+
+    spec = load_spec(args.file)
+    if args.cgroup_v1 == "auto":
+        from harness.cluster.testbed import cgroup_v1, docker_client
+
+        v1 = cgroup_v1(docker_client())
+    else:
+        v1 = args.cgroup_v1 == "yes"
+    runtime = NodeRuntime(
+        image=args.image or f"docker.io/kindest/node:{spec.kubernetes}",
+        cgroup_v1=v1,
+        mirrors_dir=args.mirrors_dir or str(mirrors_path(spec.name)),
+    )
+    sys.stdout.write(yaml.safe_dump(kind_config(spec, runtime), sort_keys=False))
+    return 0
+
+
+def _images_build(args: argparse.Namespace) -> int:
+    from harness.supply import source
+
+    built = source.build_all(args.kubernetes or versions.pinned()["kubernetes"])
+    for name in (built.node, *built.cluster, built.registry):
+        print(name)
+    return 0
+
+
+def _images_list(args: argparse.Namespace) -> int:
+    from harness.supply import docker_cli, source
+
+    rows = source.planned_images(args.kubernetes or versions.pinned()["kubernetes"])
+    width = max(len(name) for name, _ in rows)
+    for name, origin in rows:
+        present = "present" if docker_cli.image_exists(name) else "missing"
+        print(f"{name:<{width}}  {present:<7}  {origin}")
+    return 0
+
+
+def _cluster_create(args: argparse.Namespace) -> int:
+    from harness.cluster.testbed import Options, TestbedCluster
+    from harness.supply import Mode
+
+    spec = load_spec(args.file)
+    options = Options(mode=Mode(args.image_mode) if args.image_mode else None, mirror_url=args.image_mirror,
+                      keep=True, create_timeout=args.timeout)
+    cluster = TestbedCluster(spec, options)
+    with cluster:
+        print(f"kubeconfig: {cluster.kubeconfig}")
+    return 0
+
+
+def _cluster_delete(args: argparse.Namespace) -> int:
+    from harness.cluster.kind import Kind, resolve_kind
+    from harness.cluster.testbed import delete_testbed, network_name
+
+    spec = load_spec(args.file)
+    delete_testbed(spec.name, Kind(resolve_kind(), network=network_name(spec.name)))
+    return 0
+
+
+COMMANDS = {
+    ("spec", "validate"): _validate,
+    ("spec", "kind-config"): _kind_config,
+    ("images", "build"): _images_build,
+    ("images", "list"): _images_list,
+    ("cluster", "create"): _cluster_create,
+    ("cluster", "delete"): _cluster_delete,
+}

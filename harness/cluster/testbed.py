@@ -1,0 +1,181 @@
+"""A testbed's lifecycle: images, network, kind cluster, readiness; and a clean teardown."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker
+import docker.errors
+import yaml
+
+from harness.cluster.kind import Kind, resolve_kind
+from harness.kube.client import Clients
+from harness.kube.waits import wait_until
+from harness.spec import Testbed
+from harness.spec.kindconfig import NodeRuntime, kind_config
+from harness.supply import ImageSupply, Mode, detect_mode
+from harness.supply.cache import cache_dir, log
+
+NETWORK_LABEL = "llm-conformance.testbed"
+
+
+@dataclass
+class Options:
+    mode: Mode | None = None  # None: detect
+    mirror_url: str | None = None
+    reuse: bool = False  # use an existing cluster of the same name
+    keep: bool = False  # leave the cluster running at the end
+    create_timeout: float = 900
+    ready_timeout: float = 300
+
+
+@dataclass
+class Figures:
+    """What bringing the testbed up cost, for the report."""
+
+    images_seconds: float = 0.0
+    create_seconds: float = 0.0
+    ready_seconds: float = 0.0
+    reused: bool = False
+    mode: str = ""
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+def network_name(cluster: str) -> str:
+    return f"llmc-{cluster}"
+
+
+def docker_client() -> docker.DockerClient:
+    try:
+        client = docker.from_env()
+        client.ping()
+        return client
+    except docker.errors.DockerException as e:
+        raise RuntimeError(
+            f"no Docker engine answers ({e}); start one (see .ci/install-docker) and try again"
+        ) from None
+
+
+def cgroup_v1(client: docker.DockerClient) -> bool:
+    return str(client.info().get("CgroupVersion", "2")) == "1"
+
+
+class TestbedCluster:
+    """Brings a spec's kind cluster up and down. Use as a context manager."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, spec: Testbed, options: Options | None = None) -> None:
+        self.spec = spec
+        self.options = options or Options()
+        self.workdir = cache_dir() / "clusters" / spec.name
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.kubeconfig = self.workdir / "kubeconfig"
+        self.network = network_name(spec.name)
+        self.figures = Figures()
+        self.docker = docker_client()
+        self.kind = Kind(resolve_kind(), network=self.network)
+        mode = self.options.mode or detect_mode()
+        self.figures.mode = str(mode)
+        self.supply = ImageSupply(mode, spec.name, self.network, self.options.mirror_url)
+
+    def __enter__(self) -> TestbedCluster:
+        try:
+            self.up()
+        except BaseException:
+            self.down(force=True)
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.down()
+
+    def up(self) -> None:
+        name = self.spec.name
+        if name in self.kind.clusters():
+            if not self.options.reuse:
+                raise RuntimeError(f"a kind cluster named {name!r} already exists; delete it "
+                                   f"(`harness cluster delete {self.spec.source}`) or pass --reuse-cluster")
+            log(f"reusing kind cluster {name}")
+            self.figures.reused = True
+            self.kind.export_kubeconfig(name, self.kubeconfig)
+        else:
+            self._ensure_network()
+            started = time.monotonic()
+            supplied = self.supply.prepare(self.spec.kubernetes)
+            self.figures.images_seconds = time.monotonic() - started
+            runtime = NodeRuntime(image=supplied.node_image, cgroup_v1=cgroup_v1(self.docker),
+                                  mirrors_dir=supplied.mirrors_dir)
+            config_file = self.workdir / "kind-config.yaml"
+            config_file.write_text(yaml.safe_dump(kind_config(self.spec, runtime), sort_keys=False))
+            log(f"creating kind cluster {name}: {len(self.spec.nodes)} nodes, image {supplied.node_image}")
+            self.figures.create_seconds = self.kind.create(name, config_file, self.kubeconfig,
+                                                           timeout=self.options.create_timeout)
+        self.figures.ready_seconds = self.wait_ready(self.options.ready_timeout)
+        log(f"testbed {name} ready: create {self.figures.create_seconds:.0f} s, "
+            f"nodes ready {self.figures.ready_seconds:.0f} s later")
+
+    def clients(self) -> Clients:
+        return Clients.from_kubeconfig(self.kubeconfig)
+
+    def wait_ready(self, timeout: float) -> float:
+        """Every node of the spec registered and Ready, and the kube-system pods running."""
+        core = self.clients().core
+        expected = {n.name for n in self.spec.nodes}
+
+        def nodes_ready() -> tuple[bool, str]:
+            nodes = core.list_node().items
+            state = {}
+            for node in nodes:
+                ready = next((c for c in node.status.conditions or [] if c.type == "Ready"), None)
+                state[node.metadata.name] = f"{ready.status}({ready.reason})" if ready else "no condition"
+            missing = expected - set(state)
+            done = not missing and all(s.startswith("True") for s in state.values())
+            return done, f"nodes {state}" + (f"; not registered: {sorted(missing)}" if missing else "")
+
+        def system_pods_running() -> tuple[bool, str]:
+            pods = core.list_namespaced_pod("kube-system").items
+            bad = {p.metadata.name: p.status.phase for p in pods if p.status.phase != "Running"}
+            return bool(pods) and not bad, f"kube-system pods not running: {bad}" if bad else "no pods yet"
+
+        seconds = wait_until(nodes_ready, timeout, f"all {len(expected)} nodes of {self.spec.name} Ready", 2)
+        seconds += wait_until(system_pods_running, timeout, "kube-system pods Running", 2)
+        return seconds
+
+    def down(self, force: bool = False) -> None:
+        """Delete what this run created, unless asked to keep it (force: after a failed start)."""
+        if self.options.keep and not force:
+            log(f"keeping kind cluster {self.spec.name} (kubeconfig {self.kubeconfig})")
+            return
+        if self.options.reuse and self.figures.reused and not force:
+            return
+        delete_testbed(self.spec.name, self.kind, self.supply)
+
+    def _ensure_network(self) -> None:
+        try:
+            self.docker.networks.get(self.network)
+        except docker.errors.NotFound:
+            # Like kind's own network: a bridge with masquerading; labelled so teardown finds it.
+            self.docker.networks.create(
+                self.network, driver="bridge", labels={NETWORK_LABEL: self.spec.name},
+                options={"com.docker.network.bridge.enable_ip_masquerade": "true",
+                         "com.docker.network.driver.mtu": "1500"},
+            )
+
+
+def delete_testbed(name: str, kind: Kind, supply: ImageSupply | None = None) -> None:
+    """Remove the cluster, its registry and its network; safe to call when some are already gone."""
+    client = docker_client()
+    if name in kind.clusters():
+        log(f"deleting kind cluster {name}")
+        kind.delete(name)
+    if supply is not None:
+        supply.close()
+    for container in client.containers.list(all=True, filters={"label": f"llm-conformance.registry={network_name(name)}"}):
+        container.remove(force=True)
+    try:
+        client.networks.get(network_name(name)).remove()
+    except docker.errors.NotFound:
+        pass

@@ -1,0 +1,1 @@
+"""Kubernetes access for the harness: clients and bounded waits."""

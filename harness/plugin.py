@@ -1,0 +1,113 @@
+"""The pytest plugin: options, markers and session fixtures for conformance suites.
+
+Anything a suite does, a user's own test file can do: request `testbed` (a running kind cluster made
+from --testbed) and `kube` (API clients for it).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+
+import pytest
+
+from harness.cluster.testbed import Options, TestbedCluster
+from harness.kube.client import Clients
+from harness.spec import SpecError, Testbed, load_spec
+from harness.supply import Mode
+
+MARKERS = {
+    "smoke": "the testbed itself works: nodes, pods, pod network, DNS, NodePort on 127.0.0.1",
+    "components": "the orchestration stack works: LWS, Kueue, KEDA, Prometheus",
+    "gang": "gang scheduling: all-or-nothing admission of a group",
+    "restart": "group restarts: a broken group is recreated whole",
+    "topology": "topology placement: racks, NUMA, PCIe, NVLink",
+    "scaling": "scaling whole groups on engine metrics",
+    "upgrade": "drains and rolling updates without lost requests",
+    "disruptive": "stops nodes, kills pods or drains: refused on clusters not handed over",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("llm-conformance", "LLM-inference conformance testbed")
+    group.addoption("--testbed", metavar="FILE", help="testbed spec (YAML), e.g. clusters/default.yaml")
+    group.addoption("--image-mode", choices=[m.value for m in Mode], default=None,
+                    help="where images come from (default: registry if upstream registries answer, else source)")
+    group.addoption("--image-mirror", metavar="URL", help="registry mirror for --image-mode mirror")
+    group.addoption("--reuse-cluster", action="store_true", help="use an existing kind cluster of the spec's name")
+    group.addoption("--keep-cluster", action="store_true", help="do not delete the cluster at the end")
+    group.addoption("--create-timeout", type=float, default=float(os.environ.get("LLMC_CREATE_TIMEOUT", 1800)),
+                    metavar="SECONDS", help="bound on image supply + cluster creation (default 1800)")
+    group.addoption("--report-dir", metavar="DIR",
+                    help="write reports/<run-id>/ (junit_01.xml, ...) and point reports/latest at it")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, text in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {text}")
+    spec_file = config.getoption("--testbed")
+    if spec_file:
+        # Bad input fails here, before anything is created.
+        try:
+            config.stash[SPEC] = load_spec(spec_file)
+        except SpecError as e:
+            raise pytest.UsageError(str(e)) from None
+    report_root = config.getoption("--report-dir")
+    if report_root and not config.option.xmlpath:
+        run_dir = _new_run_dir(Path(report_root))
+        config.option.xmlpath = str(run_dir / "junit_01.xml")
+        config.stash[RUN_DIR] = run_dir
+    # SIGTERM (CI cancelling, `timeout`) tears the testbed down like Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+SPEC = pytest.StashKey[Testbed]()
+RUN_DIR = pytest.StashKey[Path]()
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _new_run_dir(root: Path) -> Path:
+    run_id = time.strftime("%Y%m%d-%H%M%S")
+    run_dir = root / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    latest = root / "latest"
+    if latest.is_symlink() or latest.exists():
+        latest.unlink()
+    latest.symlink_to(run_id)
+    return run_dir
+
+
+@pytest.fixture(scope="session")
+def testbed_spec(request: pytest.FixtureRequest) -> Testbed:
+    spec = request.config.stash.get(SPEC, None)
+    if spec is None:
+        raise pytest.UsageError("this test needs a testbed: pass --testbed FILE (e.g. clusters/default.yaml)")
+    return spec
+
+
+@pytest.fixture(scope="session")
+def testbed(request: pytest.FixtureRequest, testbed_spec: Testbed) -> Iterator[TestbedCluster]:
+    """The running kind testbed. Creation failures are errors, never skips."""
+    opt = request.config.getoption
+    mode = opt("--image-mode")
+    options = Options(
+        mode=Mode(mode) if mode else None,
+        mirror_url=opt("--image-mirror"),
+        reuse=opt("--reuse-cluster"),
+        keep=opt("--keep-cluster"),
+        create_timeout=opt("--create-timeout"),
+    )
+    with TestbedCluster(testbed_spec, options) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def kube(testbed: TestbedCluster) -> Clients:
+    return testbed.clients()

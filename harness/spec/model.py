@@ -1,0 +1,126 @@
+"""The testbed spec as typed data: what a YAML spec file says once it has been validated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Node labels the harness sets from the spec. The zone label is the well-known one; racks have no
+# upstream label, so the harness owns one (suites and Kueue topologies refer to it by this name).
+ZONE_LABEL = "topology.kubernetes.io/zone"
+RACK_LABEL = "llm-conformance.io/rack"
+PROFILE_LABEL = "llm-conformance.io/hardware-profile"
+
+
+@dataclass(frozen=True)
+class GPU:
+    """One fake GPU as the node's device inventory lists it."""
+
+    index: int
+    numa: int
+    pcie_switch: str  # unique within the node, e.g. "numa0-sw1"
+    model: str
+    memory: str  # a Kubernetes quantity, e.g. "80Gi"
+    nvlink_clique: int | None
+
+
+@dataclass(frozen=True)
+class NIC:
+    index: int
+    numa: int
+    pcie_switch: str
+    model: str
+    rdma: bool
+
+
+@dataclass(frozen=True)
+class PCIeSwitch:
+    gpus: int
+    nics: int
+
+
+@dataclass(frozen=True)
+class HardwareProfile:
+    """A node's hardware: NUMA nodes, each with PCIe switches carrying GPUs and NICs."""
+
+    name: str
+    numa_nodes: tuple[tuple[PCIeSwitch, ...], ...]
+    gpu_model: str
+    gpu_memory: str
+    nic_model: str
+    nic_rdma: bool
+    nvlink_cliques: tuple[tuple[int, ...], ...]
+
+    def inventory(self) -> tuple[list[GPU], list[NIC]]:
+        """The node's devices, numbered in NUMA then switch order (deterministic)."""
+        clique_of = {gpu: i for i, clique in enumerate(self.nvlink_cliques) for gpu in clique}
+        gpus: list[GPU] = []
+        nics: list[NIC] = []
+        for numa, switches in enumerate(self.numa_nodes):
+            for s, switch in enumerate(switches):
+                name = f"numa{numa}-sw{s}"
+                for _ in range(switch.gpus):
+                    i = len(gpus)
+                    gpus.append(
+                        GPU(i, numa, name, self.gpu_model, self.gpu_memory, clique_of.get(i))
+                    )
+                for _ in range(switch.nics):
+                    nics.append(NIC(len(nics), numa, name, self.nic_model, self.nic_rdma))
+        return gpus, nics
+
+    @property
+    def gpu_count(self) -> int:
+        return sum(sw.gpus for numa in self.numa_nodes for sw in numa)
+
+    @property
+    def nic_count(self) -> int:
+        return sum(sw.nics for numa in self.numa_nodes for sw in numa)
+
+
+@dataclass(frozen=True)
+class Node:
+    """One kind node, with the name kind will give it."""
+
+    name: str
+    role: str  # "control-plane" or "worker"
+    zone: str | None
+    rack: str | None
+    hardware: HardwareProfile | None
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def all_labels(self) -> dict[str, str]:
+        labels = dict(self.labels)
+        if self.zone:
+            labels[ZONE_LABEL] = self.zone
+        if self.rack:
+            labels[RACK_LABEL] = self.rack
+        if self.hardware:
+            labels[PROFILE_LABEL] = self.hardware.name
+        return labels
+
+
+@dataclass(frozen=True)
+class PortMapping:
+    """A NodePort reachable on 127.0.0.1:host_port through kind's extraPortMappings."""
+
+    node_port: int
+    host_port: int
+
+
+@dataclass(frozen=True)
+class Testbed:
+    name: str
+    kubernetes: str
+    nodes: tuple[Node, ...]
+    profiles: dict[str, HardwareProfile]
+    feature_gates: dict[str, bool]
+    runtime_config: dict[str, str]
+    ports: tuple[PortMapping, ...]
+    source: str  # the file it came from, for messages
+
+    @property
+    def workers(self) -> list[Node]:
+        return [n for n in self.nodes if n.role == "worker"]
+
+    @property
+    def control_plane(self) -> Node:
+        return next(n for n in self.nodes if n.role == "control-plane")

@@ -1,0 +1,112 @@
+"""Image supply: where the testbed's images come from, behind one interface.
+
+Modes:
+  registry  pull upstream images (kindest/node, registry.k8s.io, ...); default where registries answer
+  source    build every image from pinned Go modules and Debian packages, serve them from a local
+            registry that the nodes use as their mirror; default where registries do not answer
+  mirror    a user-given registry laid out like the local one (`harness images push --to URL`)
+
+Whatever the mode, the rest of the harness sees a node image name and, for the nodes, containerd
+mirror settings: upstream image names work unchanged.
+"""
+
+from __future__ import annotations
+
+import enum
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness import versions
+from harness.supply import registry as local_registry
+from harness.supply.cache import cache_dir, log
+
+UPSTREAM_PROBES = (("registry-1.docker.io", 443), ("registry.k8s.io", 443))
+
+
+class Mode(enum.StrEnum):
+    REGISTRY = "registry"
+    SOURCE = "source"
+    MIRROR = "mirror"
+
+
+def detect_mode(timeout: float = 3.0) -> Mode:
+    """registry when the upstream registries answer, else source."""
+    for host, port in UPSTREAM_PROBES:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                pass
+        except OSError:
+            return Mode.SOURCE
+    return Mode.REGISTRY
+
+
+@dataclass
+class Supplied:
+    """What a testbed gets from the supply."""
+
+    node_image: str
+    mirrors_dir: str | None  # containerd certs.d folder to mount into the nodes
+
+
+class ImageSupply:
+    """Prepares images for one testbed (on its Docker network) and cleans up after it."""
+
+    def __init__(self, mode: Mode, cluster: str, network: str, mirror_url: str | None = None) -> None:
+        if mode is Mode.MIRROR and not mirror_url:
+            raise ValueError("mirror mode needs a mirror URL (--image-mirror http://host:port)")
+        self.mode = mode
+        self.cluster = cluster
+        self.network = network
+        self.mirror_url = mirror_url.rstrip("/") if mirror_url else None
+        self.registry: local_registry.LocalRegistry | None = None
+
+    def prepare(self, kubernetes: str) -> Supplied:
+        if self.mode is Mode.REGISTRY:
+            image = versions.pinned()["node_image"]
+            if kubernetes != versions.pinned()["kubernetes"]:
+                image = f"docker.io/kindest/node:{kubernetes}"
+            _pull(image)
+            return Supplied(node_image=image, mirrors_dir=None)
+        mirrors = mirrors_path(self.cluster)
+        if self.mode is Mode.MIRROR:
+            assert self.mirror_url is not None
+            image = f"docker.io/kindest/node:{kubernetes}"
+            host = self.mirror_url.split("://", 1)[-1]
+            _pull(f"{host}/{image}")
+            subprocess.run(["docker", "tag", f"{host}/{image}", image], check=True)
+            local_registry.write_mirrors(mirrors, self.mirror_url)
+            return Supplied(node_image=image, mirrors_dir=str(mirrors))
+
+        from harness.supply import source
+
+        images = source.build_all(kubernetes)
+        self.registry = local_registry.LocalRegistry(f"{self.cluster}-registry", images.registry, self.network)
+        self.registry.start()
+        self.registry.push(list(images.cluster))
+        local_registry.write_mirrors(mirrors, self.registry.endpoint)
+        return Supplied(node_image=images.node, mirrors_dir=str(mirrors))
+
+    def push(self, names: list[str]) -> None:
+        """Make our own images (mock vLLM, fake GPU driver, ...) pullable by the nodes."""
+        if self.registry is None:
+            raise RuntimeError("no local registry in this mode; load images with `kind load docker-image`")
+        self.registry.push(names)
+
+    def close(self) -> None:
+        if self.registry is not None:
+            self.registry.remove()
+            self.registry = None
+
+
+def _pull(image: str) -> None:
+    log(f"docker pull {image}")
+    proc = subprocess.run(["docker", "pull", "-q", image], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"docker pull {image} failed: {proc.stderr.strip()} "
+                           "(no registry reachable? use --image-mode source)")
+
+
+def mirrors_path(cluster: str) -> Path:
+    return cache_dir() / "clusters" / cluster / "certs.d"

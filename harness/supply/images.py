@@ -1,0 +1,66 @@
+"""Docker image builds from recipes/, named with upstream names and cached by their inputs."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.supply import docker_cli
+from harness.supply.cache import digest, file_digest, log
+
+INPUTS_LABEL = "llm-conformance.inputs"
+
+
+@dataclass(frozen=True)
+class DockerImage:
+    names: tuple[str, ...]  # every tag the image gets, e.g. both pause versions
+    recipe: Path  # a folder with a Dockerfile (and any files it copies)
+    files: dict[str, Path | str] = field(default_factory=dict)  # context path -> file, folder or text
+    build_args: dict[str, str] = field(default_factory=dict)
+
+    def key(self) -> str:
+        files = {
+            path: file_digest(src) if isinstance(src, Path) else digest(src) for path, src in sorted(self.files.items())
+        }
+        return digest({"recipe": file_digest(self.recipe), "files": files, "args": self.build_args})
+
+
+def build_image(image: DockerImage) -> list[str]:
+    """Build unless every name already carries this input key; returns the names."""
+    key = image.key()
+    if all(docker_cli.image_label(name, INPUTS_LABEL) == key for name in image.names):
+        return list(image.names)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="llmc-image-") as tmp:
+        context = Path(tmp)
+        shutil.copytree(image.recipe, context, dirs_exist_ok=True)
+        for rel, src in image.files.items():
+            target = context / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(src, str):
+                target.write_text(src)
+            elif src.is_dir():
+                shutil.copytree(src, target, dirs_exist_ok=True)
+            else:
+                shutil.copy2(src, target)
+        _normalise_modes(context)
+        args = ["build", "--label", f"{INPUTS_LABEL}={key}"]
+        for name in image.names:
+            args += ["-t", name]
+        for arg, value in image.build_args.items():
+            args += ["--build-arg", f"{arg}={value}"]
+        docker_cli.run(*args, str(context))
+    log(f"built {', '.join(image.names)} in {time.monotonic() - started:.0f} s")
+    return list(image.names)
+
+
+def _normalise_modes(context: Path) -> None:
+    """Files from the Go module cache are read-only; images want 0644 files and 0755 programs."""
+    for path in context.rglob("*"):
+        if path.is_dir():
+            path.chmod(0o755)
+        elif path.is_file():
+            path.chmod(0o755 if path.stat().st_mode & 0o111 else 0o644)

@@ -1,0 +1,33 @@
+"""Debian root file systems made with mmdebstrap and imported as base images."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+from harness.supply import docker_cli
+from harness.supply.cache import Step, log
+
+MIRROR = "http://deb.debian.org/debian"
+
+
+def image(name: str, suite: str, packages: tuple[str, ...]) -> str:
+    """A base image from a minimal Debian `suite` with `packages`; returns its (local) name."""
+    step = Step(f"rootfs-{name}", {"suite": suite, "packages": sorted(packages), "mirror": MIRROR})
+    tag = f"llm-conformance.local/{name}:{step.key}"
+    if docker_cli.image_exists(tag):
+        return tag
+    tarball = step.output / "rootfs.tar"
+    if not step.done():
+        started = time.monotonic()
+        step.output.mkdir(parents=True, exist_ok=True)
+        log(f"mmdebstrap {suite} for {name} ({len(packages)} packages)")
+        proc = subprocess.run(
+            ["mmdebstrap", "--variant=minbase", f"--include={','.join(sorted(packages))}", suite, str(tarball), MIRROR],
+            capture_output=True, text=True,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"mmdebstrap {suite} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+        step.finish(seconds=time.monotonic() - started)
+    docker_cli.run("import", str(tarball), tag)
+    return tag
