@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+from types import FrameType
 
 import yaml
 
@@ -21,8 +23,12 @@ def main(argv: list[str] | None = None) -> int:
     kindcfg = spec.add_parser("kind-config", help="print the kind cluster config derived from a spec")
     kindcfg.add_argument("file")
     kindcfg.add_argument("--image", help="node image (default: kindest/node:<spec's Kubernetes version>)")
-    kindcfg.add_argument("--cgroup-v1", choices=["auto", "yes", "no"], default="auto",
-                         help="whether the Docker host is on cgroup v1 (auto: ask Docker)")
+    kindcfg.add_argument(
+        "--cgroup-v1",
+        choices=["auto", "yes", "no"],
+        default="auto",
+        help="whether the Docker host is on cgroup v1 (auto: ask Docker)",
+    )
     kindcfg.add_argument("--mirrors-dir", help="containerd certs.d folder to mount (default: source mode's)")
 
     images = sub.add_parser("images", help="image supply").add_subparsers(dest="command", required=True)
@@ -41,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     delete.add_argument("file")
 
     args = parser.parse_args(argv)
+    # SIGTERM cleans up like Ctrl-C: half-made testbeds are removed on the way out.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return COMMANDS[(args.area, args.command)](args)
     except SpecError as e:
@@ -49,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -62,7 +74,9 @@ def _validate(args: argparse.Namespace) -> int:
             continue
         workers = spec.workers
         gpus = sum(n.hardware.gpu_count for n in workers if n.hardware)
-        print(f"{file}: ok ({len(spec.nodes)} nodes, {len(workers)} workers, {gpus} GPUs, Kubernetes {spec.kubernetes})")
+        print(
+            f"{file}: ok ({len(spec.nodes)} nodes, {len(workers)} workers, {gpus} GPUs, Kubernetes {spec.kubernetes})"
+        )
     return 1 if failed else 0
 
 
@@ -111,8 +125,12 @@ def _cluster_create(args: argparse.Namespace) -> int:
     from harness.supply import Mode
 
     spec = load_spec(args.file)
-    options = Options(mode=Mode(args.image_mode) if args.image_mode else None, mirror_url=args.image_mirror,
-                      keep=True, create_timeout=args.timeout)
+    options = Options(
+        mode=Mode(args.image_mode) if args.image_mode else None,
+        mirror_url=args.image_mirror,
+        keep=True,
+        create_timeout=args.timeout,
+    )
     cluster = TestbedCluster(spec, options)
     with cluster:
         print(f"kubeconfig: {cluster.kubeconfig}")

@@ -28,6 +28,7 @@ MARKERS = {
     "topology": "topology placement: racks, NUMA, PCIe, NVLink",
     "scaling": "scaling whole groups on engine metrics",
     "upgrade": "drains and rolling updates without lost requests",
+    "lifecycle": "the harness's own testbed lifecycle (creation, interruption, clean-up)",
     "disruptive": "stops nodes, kills pods or drains: refused on clusters not handed over",
 }
 
@@ -35,15 +36,25 @@ MARKERS = {
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("llm-conformance", "LLM-inference conformance testbed")
     group.addoption("--testbed", metavar="FILE", help="testbed spec (YAML), e.g. clusters/default.yaml")
-    group.addoption("--image-mode", choices=[m.value for m in Mode], default=None,
-                    help="where images come from (default: registry if upstream registries answer, else source)")
+    group.addoption(
+        "--image-mode",
+        choices=[m.value for m in Mode],
+        default=None,
+        help="where images come from (default: registry if upstream registries answer, else source)",
+    )
     group.addoption("--image-mirror", metavar="URL", help="registry mirror for --image-mode mirror")
     group.addoption("--reuse-cluster", action="store_true", help="use an existing kind cluster of the spec's name")
     group.addoption("--keep-cluster", action="store_true", help="do not delete the cluster at the end")
-    group.addoption("--create-timeout", type=float, default=float(os.environ.get("LLMC_CREATE_TIMEOUT", 1800)),
-                    metavar="SECONDS", help="bound on image supply + cluster creation (default 1800)")
-    group.addoption("--report-dir", metavar="DIR",
-                    help="write reports/<run-id>/ (junit_01.xml, ...) and point reports/latest at it")
+    group.addoption(
+        "--create-timeout",
+        type=float,
+        default=float(os.environ.get("LLMC_CREATE_TIMEOUT", 1800)),
+        metavar="SECONDS",
+        help="bound on image supply + cluster creation (default 1800)",
+    )
+    group.addoption(
+        "--report-dir", metavar="DIR", help="write reports/<run-id>/ (junit_01.xml, ...) and point reports/latest at it"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -48,7 +48,9 @@ def resolve_kind(version: str | None = None) -> Path:
     proc = subprocess.run(
         ["go", "install", f"sigs.k8s.io/kind@{version}"],
         env={**os.environ, "GOBIN": str(gobin), "CGO_ENABLED": "0"},
-        capture_output=True, text=True, timeout=900,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     if proc.returncode != 0:
         raise KindError(f"go install sigs.k8s.io/kind@{version} failed: {proc.stderr.strip()}")
@@ -94,8 +96,12 @@ class Kind:
     def _run(self, args: list[str], timeout: float, stream: bool = False) -> subprocess.CompletedProcess[str]:
         # Own process group: a Ctrl-C reaches kind through us, so we can clean up after it.
         proc = subprocess.Popen(
-            [str(self.binary), *args], env=self.env, text=True, start_new_session=True,
-            stdout=None if stream else subprocess.PIPE, stderr=None if stream else subprocess.PIPE,
+            [str(self.binary), *args],
+            env=self.env,
+            text=True,
+            start_new_session=True,
+            stdout=None if stream else subprocess.PIPE,
+            stderr=None if stream else subprocess.PIPE,
         )
         try:
             out, err = proc.communicate(timeout=timeout)

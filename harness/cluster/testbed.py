@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import docker
 import docker.errors
@@ -96,8 +95,10 @@ class TestbedCluster:
         name = self.spec.name
         if name in self.kind.clusters():
             if not self.options.reuse:
-                raise RuntimeError(f"a kind cluster named {name!r} already exists; delete it "
-                                   f"(`harness cluster delete {self.spec.source}`) or pass --reuse-cluster")
+                raise RuntimeError(
+                    f"a kind cluster named {name!r} already exists; delete it "
+                    f"(`harness cluster delete {self.spec.source}`) or pass --reuse-cluster"
+                )
             log(f"reusing kind cluster {name}")
             self.figures.reused = True
             self.kind.export_kubeconfig(name, self.kubeconfig)
@@ -106,16 +107,20 @@ class TestbedCluster:
             started = time.monotonic()
             supplied = self.supply.prepare(self.spec.kubernetes)
             self.figures.images_seconds = time.monotonic() - started
-            runtime = NodeRuntime(image=supplied.node_image, cgroup_v1=cgroup_v1(self.docker),
-                                  mirrors_dir=supplied.mirrors_dir)
+            runtime = NodeRuntime(
+                image=supplied.node_image, cgroup_v1=cgroup_v1(self.docker), mirrors_dir=supplied.mirrors_dir
+            )
             config_file = self.workdir / "kind-config.yaml"
             config_file.write_text(yaml.safe_dump(kind_config(self.spec, runtime), sort_keys=False))
             log(f"creating kind cluster {name}: {len(self.spec.nodes)} nodes, image {supplied.node_image}")
-            self.figures.create_seconds = self.kind.create(name, config_file, self.kubeconfig,
-                                                           timeout=self.options.create_timeout)
+            self.figures.create_seconds = self.kind.create(
+                name, config_file, self.kubeconfig, timeout=self.options.create_timeout
+            )
         self.figures.ready_seconds = self.wait_ready(self.options.ready_timeout)
-        log(f"testbed {name} ready: create {self.figures.create_seconds:.0f} s, "
-            f"nodes ready {self.figures.ready_seconds:.0f} s later")
+        log(
+            f"testbed {name} ready: create {self.figures.create_seconds:.0f} s, "
+            f"nodes ready {self.figures.ready_seconds:.0f} s later"
+        )
 
     def clients(self) -> Clients:
         return Clients.from_kubeconfig(self.kubeconfig)
@@ -159,9 +164,13 @@ class TestbedCluster:
         except docker.errors.NotFound:
             # Like kind's own network: a bridge with masquerading; labelled so teardown finds it.
             self.docker.networks.create(
-                self.network, driver="bridge", labels={NETWORK_LABEL: self.spec.name},
-                options={"com.docker.network.bridge.enable_ip_masquerade": "true",
-                         "com.docker.network.driver.mtu": "1500"},
+                self.network,
+                driver="bridge",
+                labels={NETWORK_LABEL: self.spec.name},
+                options={
+                    "com.docker.network.bridge.enable_ip_masquerade": "true",
+                    "com.docker.network.driver.mtu": "1500",
+                },
             )
 
 
@@ -173,9 +182,9 @@ def delete_testbed(name: str, kind: Kind, supply: ImageSupply | None = None) -> 
         kind.delete(name)
     if supply is not None:
         supply.close()
-    for container in client.containers.list(all=True, filters={"label": f"llm-conformance.registry={network_name(name)}"}):
+    for container in client.containers.list(
+        all=True, filters={"label": f"llm-conformance.registry={network_name(name)}"}
+    ):
         container.remove(force=True)
-    try:
-        client.networks.get(network_name(name)).remove()
-    except docker.errors.NotFound:
-        pass
+    for network in client.networks.list(names=[network_name(name)]):
+        network.remove()

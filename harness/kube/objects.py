@@ -24,15 +24,17 @@ def web_pod(name: str, node: str, port: int = 8080) -> dict[str, Any]:
         "spec": {
             "nodeSelector": {HOSTNAME_LABEL: node},
             "terminationGracePeriodSeconds": 1,
-            "containers": [{
-                "name": "web",
-                "image": busybox_image(),
-                "command": ["sh", "-c", script],
-                "env": [{"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}],
-                "ports": [{"containerPort": port}],
-                "readinessProbe": {"httpGet": {"path": "/", "port": port}, "periodSeconds": 2},
-                "resources": {"requests": {"cpu": "5m", "memory": "8Mi"}},
-            }],
+            "containers": [
+                {
+                    "name": "web",
+                    "image": busybox_image(),
+                    "command": ["sh", "-c", script],
+                    "env": [{"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}],
+                    "ports": [{"containerPort": port}],
+                    "readinessProbe": {"httpGet": {"path": "/", "port": port}, "periodSeconds": 2},
+                    "resources": {"requests": {"cpu": "5m", "memory": "8Mi"}},
+                }
+            ],
         },
     }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from kubernetes import client
 from kubernetes.stream import stream
 
@@ -39,14 +41,33 @@ def wait_ready(core: client.CoreV1Api, namespace: str, names: list[str], timeout
     return wait_until(check, timeout, f"pods {names} Ready in {namespace}", interval=1)
 
 
-def run_in(core: client.CoreV1Api, namespace: str, pod: str, command: list[str], timeout: float = 30) -> tuple[int, str]:
-    """Run a command in a pod's first container; returns (exit code, stdout+stderr)."""
+def run_in(
+    core: client.CoreV1Api, namespace: str, pod: str, command: list[str], timeout: float = 30
+) -> tuple[int, str]:
+    """Run a command in a pod's first container; returns (exit code, stdout+stderr). Bounded by timeout."""
     resp = stream(
-        core.connect_get_namespaced_pod_exec, pod, namespace, command=command,
-        stderr=True, stdout=True, stdin=False, tty=False, _preload_content=False,
+        core.connect_get_namespaced_pod_exec,
+        pod,
+        namespace,
+        command=command,
+        stderr=True,
+        stdout=True,
+        stdin=False,
+        tty=False,
+        _preload_content=False,
     )
-    resp.run_forever(timeout=timeout)
-    output = resp.read_all() if hasattr(resp, "read_all") else ""
-    code = resp.returncode
-    resp.close()
-    return (code if code is not None else -1), output
+    deadline = time.monotonic() + timeout
+    output = []
+    try:
+        while resp.is_open():
+            resp.update(timeout=1)
+            if resp.peek_stdout():
+                output.append(resp.read_stdout())
+            if resp.peek_stderr():
+                output.append(resp.read_stderr())
+            if time.monotonic() > deadline:
+                return -1, "".join(output) + f"\n(no exit within {timeout:.0f} s)"
+        code = resp.returncode
+    finally:
+        resp.close()
+    return (code if code is not None else -1), "".join(output)

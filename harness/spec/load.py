@@ -167,7 +167,10 @@ def _read_testbed(check: _Checker, data: Any, source: str) -> Testbed | None:
             match = K8S_VERSION.match(given)
             assert match is not None
             if int(match.group(1)) < MIN_KUBERNETES_MINOR:
-                check.fail("kubernetes", f"{given} is too old; DRA (resource.k8s.io/v1) needs v1.{MIN_KUBERNETES_MINOR} or later")
+                check.fail(
+                    "kubernetes",
+                    f"{given} is too old; DRA (resource.k8s.io/v1) needs v1.{MIN_KUBERNETES_MINOR} or later",
+                )
             kubernetes = given
 
     feature_gates: dict[str, bool] = {}
@@ -346,12 +349,18 @@ def _read_nodes(check: _Checker, data: Any, cluster: str, profiles: dict[str, Ha
         if role == "control-plane":
             control_planes += count
             if control_planes > 1:
-                check.fail(path if count == 1 else f"{path}.count", "exactly one control-plane node is supported "
-                           "(several need kind's HA load balancer image, which the harness does not supply)")
+                check.fail(
+                    path if count == 1 else f"{path}.count",
+                    "exactly one control-plane node is supported "
+                    "(several need kind's HA load balancer image, which the harness does not supply)",
+                )
         if rack is not None:
             if rack in rack_zone and rack_zone[rack][0] != zone:
-                check.fail(f"{path}.rack", f"rack {rack!r} is in zone {rack_zone[rack][0]!r} at "
-                           f"{rack_zone[rack][1]}; a rack belongs to one zone")
+                check.fail(
+                    f"{path}.rack",
+                    f"rack {rack!r} is in zone {rack_zone[rack][0]!r} at "
+                    f"{rack_zone[rack][1]}; a rack belongs to one zone",
+                )
             rack_zone.setdefault(rack, (zone, path))
         for _ in range(count):
             nodes.append(Node("", role, zone, rack, hardware, labels))

@@ -60,9 +60,7 @@ class HardwareProfile:
                 name = f"numa{numa}-sw{s}"
                 for _ in range(switch.gpus):
                     i = len(gpus)
-                    gpus.append(
-                        GPU(i, numa, name, self.gpu_model, self.gpu_memory, clique_of.get(i))
-                    )
+                    gpus.append(GPU(i, numa, name, self.gpu_model, self.gpu_memory, clique_of.get(i)))
                 for _ in range(switch.nics):
                     nics.append(NIC(len(nics), numa, name, self.nic_model, self.nic_rdma))
         return gpus, nics

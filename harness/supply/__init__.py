@@ -104,8 +104,9 @@ def _pull(image: str) -> None:
     log(f"docker pull {image}")
     proc = subprocess.run(["docker", "pull", "-q", image], capture_output=True, text=True)
     if proc.returncode != 0:
-        raise RuntimeError(f"docker pull {image} failed: {proc.stderr.strip()} "
-                           "(no registry reachable? use --image-mode source)")
+        raise RuntimeError(
+            f"docker pull {image} failed: {proc.stderr.strip()} (no registry reachable? use --image-mode source)"
+        )
 
 
 def mirrors_path(cluster: str) -> Path:

@@ -13,7 +13,10 @@ from typing import Any
 
 def cache_dir() -> Path:
     """Where builds are kept between runs (`LLMC_CACHE_DIR`, else ~/.cache/llm-conformance)."""
-    root = os.environ.get("LLMC_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "llm-conformance"
+    root = (
+        os.environ.get("LLMC_CACHE_DIR")
+        or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "llm-conformance"
+    )
     path = Path(root)
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -8,6 +8,7 @@ image names resolve through it.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import subprocess
@@ -68,9 +69,9 @@ class LocalRegistry:
             ports={"5000/tcp": ("127.0.0.1", self.port)},
             volumes={str(storage): {"bind": "/var/lib/registry", "mode": "rw"}},
             network=self.network,
-            # the alias is per network, so several testbeds can each have theirs
-            restart_policy={"Name": "no"},
         )
+        # Reconnect with the alias the nodes' hosts.toml use; aliases are per network, so several
+        # testbeds each have their own registry under the same alias.
         net = self.client.networks.get(self.network)
         net.disconnect(self.name)
         net.connect(self.name, aliases=[ALIAS])
@@ -85,8 +86,10 @@ class LocalRegistry:
                 last = str(e)
             time.sleep(0.5)
         logs = self.client.containers.get(self.name).logs(tail=20).decode(errors="replace")
-        raise RuntimeError(f"local registry {self.name} did not answer on 127.0.0.1:{self.port} in {timeout:.0f} s "
-                           f"(last error: {last}); its log:\n{logs}")
+        raise RuntimeError(
+            f"local registry {self.name} did not answer on 127.0.0.1:{self.port} in {timeout:.0f} s "
+            f"(last error: {last}); its log:\n{logs}"
+        )
 
     @property
     def endpoint(self) -> str:
@@ -105,10 +108,8 @@ class LocalRegistry:
         log(f"pushed {len(names)} images to the local registry in {time.monotonic() - started:.0f} s")
 
     def remove(self) -> None:
-        try:
+        with contextlib.suppress(docker.errors.NotFound):
             self.client.containers.get(self.name).remove(force=True)
-        except docker.errors.NotFound:
-            pass
 
 
 def _qualified(name: str) -> str:

@@ -24,7 +24,8 @@ def image(name: str, suite: str, packages: tuple[str, ...]) -> str:
         log(f"mmdebstrap {suite} for {name} ({len(packages)} packages)")
         proc = subprocess.run(
             ["mmdebstrap", "--variant=minbase", f"--include={','.join(sorted(packages))}", suite, str(tarball), MIRROR],
-            capture_output=True, text=True,
+            capture_output=True,
+            text=True,
         )
         if proc.returncode != 0:
             raise RuntimeError(f"mmdebstrap {suite} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")

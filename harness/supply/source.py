@@ -18,7 +18,7 @@ from pathlib import Path
 
 from harness import versions
 from harness.supply import gobuild, rootfs
-from harness.supply.cache import Step, cache_dir, log
+from harness.supply.cache import Step, log
 from harness.supply.gobuild import GoBuild
 from harness.supply.images import DockerImage, build_image
 
@@ -28,12 +28,40 @@ POD_ROUTES_IMAGE = "llm-conformance.local/pod-routes:v1"
 
 NODE_PACKAGES = (
     # what kind's base image installs, plus runc and the CNI plugins it builds from source
-    "systemd", "systemd-sysv", "dbus", "conntrack", "iptables", "nftables", "iproute2", "ethtool",
-    "util-linux", "mount", "kmod", "libseccomp2", "pigz", "fuse-overlayfs", "bash", "ca-certificates",
-    "curl", "jq", "procps", "runc", "containernetworking-plugins", "socat", "e2fsprogs",
+    "systemd",
+    "systemd-sysv",
+    "dbus",
+    "conntrack",
+    "iptables",
+    "nftables",
+    "iproute2",
+    "ethtool",
+    "util-linux",
+    "mount",
+    "kmod",
+    "libseccomp2",
+    "pigz",
+    "fuse-overlayfs",
+    "bash",
+    "ca-certificates",
+    "curl",
+    "jq",
+    "procps",
+    "runc",
+    "containernetworking-plugins",
+    "socat",
+    "e2fsprogs",
 )
 SLIM_PACKAGES = (
-    "iptables", "nftables", "conntrack", "iproute2", "kmod", "curl", "jq", "ca-certificates", "busybox-static",
+    "iptables",
+    "nftables",
+    "conntrack",
+    "iproute2",
+    "kmod",
+    "curl",
+    "jq",
+    "ca-certificates",
+    "busybox-static",
 )
 
 
@@ -47,8 +75,12 @@ def kubernetes_build(version: str) -> GoBuild:
     for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
         # kubeadm compares its own version with the control plane's: set them like a release build.
         for key, value in {
-            "gitVersion": version, "gitMajor": "1", "gitMinor": minor, "gitCommit": "0" * 40,
-            "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z",
+            "gitVersion": version,
+            "gitMajor": "1",
+            "gitMinor": minor,
+            "gitCommit": "0" * 40,
+            "gitTreeState": "clean",
+            "buildDate": "2026-01-01T00:00:00Z",
         }.items():
             ldflags.append(f"-X {pkg}.{key}={value}")
     return GoBuild(
@@ -65,16 +97,38 @@ def component_builds() -> dict[str, GoBuild]:
     v = versions.pinned()
     return {
         "etcd": GoBuild(
-            "etcd", v["etcd"]["module"], v["etcd"]["version"], (v["etcd"]["module"],), ldflags=("-s", "-w"), binary="etcd"
+            "etcd",
+            v["etcd"]["module"],
+            v["etcd"]["version"],
+            (v["etcd"]["module"],),
+            ldflags=("-s", "-w"),
+            binary="etcd",
         ),
-        "coredns": GoBuild("coredns", v["coredns"]["module"], v["coredns"]["version"], (v["coredns"]["module"],), ldflags=("-s", "-w")),
+        "coredns": GoBuild(
+            "coredns", v["coredns"]["module"], v["coredns"]["version"], (v["coredns"]["module"],), ldflags=("-s", "-w")
+        ),
         "containerd": GoBuild(
-            "containerd", v["containerd"]["module"], v["containerd"]["version"],
+            "containerd",
+            v["containerd"]["module"],
+            v["containerd"]["version"],
             tuple(f"{v['containerd']['module']}/cmd/{c}" for c in ("containerd", "ctr", "containerd-shim-runc-v2")),
-            ldflags=("-s", "-w"), tags=("no_aufs", "no_zfs", "no_btrfs", "no_devmapper"),
+            ldflags=("-s", "-w"),
+            tags=("no_aufs", "no_zfs", "no_btrfs", "no_devmapper"),
         ),
-        "crictl": GoBuild("crictl", v["crictl"]["module"], v["crictl"]["version"], (f"{v['crictl']['module']}/cmd/crictl",), ldflags=("-s", "-w")),
-        "registry": GoBuild("registry", v["registry"]["module"], v["registry"]["version"], (f"{v['registry']['module']}/cmd/registry",), ldflags=("-s", "-w")),
+        "crictl": GoBuild(
+            "crictl",
+            v["crictl"]["module"],
+            v["crictl"]["version"],
+            (f"{v['crictl']['module']}/cmd/crictl",),
+            ldflags=("-s", "-w"),
+        ),
+        "registry": GoBuild(
+            "registry",
+            v["registry"]["module"],
+            v["registry"]["version"],
+            (f"{v['registry']['module']}/cmd/registry",),
+            ldflags=("-s", "-w"),
+        ),
     }
 
 
@@ -98,34 +152,68 @@ def build_all(kubernetes: str) -> SourceImages:
 
     cluster: list[str] = []
     for binary in CONTROL_PLANE:
-        cluster += build_image(DockerImage(
-            names=(f"registry.k8s.io/{binary}:{kubernetes}",), recipe=recipes() / "binary",
-            files={binary: k8s / binary}, build_args={"BINARY": binary},
-        ))
-    cluster += build_image(DockerImage(
-        names=(f"registry.k8s.io/kube-proxy:{kubernetes}",), recipe=recipes() / "kube-proxy",
-        files={"kube-proxy": k8s / "kube-proxy"}, build_args={"BASE": slim_base},
-    ))
-    cluster += build_image(DockerImage(
-        names=(v["etcd"]["image"],), recipe=recipes() / "binary",
-        files={"etcd": comps["etcd"] / "etcd"}, build_args={"BINARY": "etcd"},
-    ))
-    cluster += build_image(DockerImage(
-        names=(v["coredns"]["image"],), recipe=recipes() / "coredns", files={"coredns": comps["coredns"] / "coredns"},
-    ))
-    cluster += build_image(DockerImage(names=tuple(v["pause"]["images"]), recipe=recipes() / "pause", files={"pause": pause}))
-    cluster += build_image(DockerImage(
-        names=(POD_ROUTES_IMAGE,), recipe=recipes() / "pod-routes", build_args={"BASE": slim_base},
-    ))
-    cluster += build_image(DockerImage(
-        names=(v["busybox"]["image"],), recipe=recipes() / "busybox", build_args={"BASE": slim_base},
-    ))
-    (registry,) = build_image(DockerImage(
-        names=(v["registry"]["image"],), recipe=recipes() / "registry", files={"registry": comps["registry"] / "registry"},
-    ))
+        cluster += build_image(
+            DockerImage(
+                names=(f"registry.k8s.io/{binary}:{kubernetes}",),
+                recipe=recipes() / "binary",
+                files={binary: k8s / binary},
+                build_args={"BINARY": binary},
+            )
+        )
+    cluster += build_image(
+        DockerImage(
+            names=(f"registry.k8s.io/kube-proxy:{kubernetes}",),
+            recipe=recipes() / "kube-proxy",
+            files={"kube-proxy": k8s / "kube-proxy"},
+            build_args={"BASE": slim_base},
+        )
+    )
+    cluster += build_image(
+        DockerImage(
+            names=(v["etcd"]["image"],),
+            recipe=recipes() / "binary",
+            files={"etcd": comps["etcd"] / "etcd"},
+            build_args={"BINARY": "etcd"},
+        )
+    )
+    cluster += build_image(
+        DockerImage(
+            names=(v["coredns"]["image"],),
+            recipe=recipes() / "coredns",
+            files={"coredns": comps["coredns"] / "coredns"},
+        )
+    )
+    cluster += build_image(
+        DockerImage(names=tuple(v["pause"]["images"]), recipe=recipes() / "pause", files={"pause": pause})
+    )
+    cluster += build_image(
+        DockerImage(
+            names=(POD_ROUTES_IMAGE,),
+            recipe=recipes() / "pod-routes",
+            build_args={"BASE": slim_base},
+        )
+    )
+    cluster += build_image(
+        DockerImage(
+            names=(v["busybox"]["image"],),
+            recipe=recipes() / "busybox",
+            build_args={"BASE": slim_base},
+        )
+    )
+    (registry,) = build_image(
+        DockerImage(
+            names=(v["registry"]["image"],),
+            recipe=recipes() / "registry",
+            files={"registry": comps["registry"] / "registry"},
+        )
+    )
 
     kind_base = kind_module_dir(v["kind"]) / "images" / "base" / "files"
-    cni = (recipes() / "pod-routes" / "default-cni.yaml").read_text().replace("image: IMAGE", f"image: {POD_ROUTES_IMAGE}")
+    cni = (
+        (recipes() / "pod-routes" / "default-cni.yaml")
+        .read_text()
+        .replace("image: IMAGE", f"image: {POD_ROUTES_IMAGE}")
+    )
     node_files: dict[str, Path | str] = {
         "kind-base": kind_base,
         "version": kubernetes + "\n",
@@ -136,10 +224,14 @@ def build_all(kubernetes: str) -> SourceImages:
     node_files["runtime/crictl"] = comps["crictl"] / "crictl"
     for name in NODE_BINARIES:
         node_files[f"kubernetes/{name}"] = k8s / name
-    (node,) = build_image(DockerImage(
-        names=(f"docker.io/kindest/node:{kubernetes}",), recipe=recipes() / "node",
-        files=node_files, build_args={"BASE": node_base},
-    ))
+    (node,) = build_image(
+        DockerImage(
+            names=(f"docker.io/kindest/node:{kubernetes}",),
+            recipe=recipes() / "node",
+            files=node_files,
+            build_args={"BASE": node_base},
+        )
+    )
     log(f"source images ready in {time.monotonic() - started:.0f} s")
     return SourceImages(node=node, cluster=tuple(cluster), registry=registry)
 
@@ -176,8 +268,12 @@ def planned_images(kubernetes: str) -> list[tuple[str, str]]:
     v = versions.pinned()
     k8s = f"k8s.io/kubernetes@{kubernetes}"
     debian = f"Debian {v['debian']} (mmdebstrap)"
-    runtime = f"{v['containerd']['module']}@{v['containerd']['version']}, {v['crictl']['module']}@{v['crictl']['version']}"
-    rows = [(f"docker.io/kindest/node:{kubernetes}", f"sigs.k8s.io/kind@{v['kind']} base files, {debian}, {runtime}, {k8s}")]
+    runtime = (
+        f"{v['containerd']['module']}@{v['containerd']['version']}, {v['crictl']['module']}@{v['crictl']['version']}"
+    )
+    rows = [
+        (f"docker.io/kindest/node:{kubernetes}", f"sigs.k8s.io/kind@{v['kind']} base files, {debian}, {runtime}, {k8s}")
+    ]
     rows += [(f"registry.k8s.io/{b}:{kubernetes}", k8s) for b in CONTROL_PLANE]
     rows.append((f"registry.k8s.io/kube-proxy:{kubernetes}", f"{k8s} on {debian}"))
     for name in ("etcd", "coredns"):

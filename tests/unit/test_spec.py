@@ -72,7 +72,11 @@ def test_shipped_specs_are_valid(file: Path) -> None:
 def test_default_testbed_is_the_documented_one() -> None:
     spec = load_spec(ROOT / "clusters" / "default.yaml")
     assert [n.name for n in spec.nodes] == [
-        "llmc-control-plane", "llmc-worker", "llmc-worker2", "llmc-worker3", "llmc-worker4",
+        "llmc-control-plane",
+        "llmc-worker",
+        "llmc-worker2",
+        "llmc-worker3",
+        "llmc-worker4",
     ]
     assert {n.rack for n in spec.workers} == {"rack-1", "rack-2"}
     for node in spec.workers:
@@ -106,7 +110,10 @@ def test_inventory_is_deterministic_and_follows_the_topology() -> None:
     hw = spec.profiles["hgx-like"]
     gpus, nics = hw.inventory()
     assert [(g.index, g.numa, g.pcie_switch, g.nvlink_clique) for g in gpus] == [
-        (0, 0, "numa0-sw0", 0), (1, 0, "numa0-sw0", 0), (2, 1, "numa1-sw0", 0), (3, 1, "numa1-sw0", 0),
+        (0, 0, "numa0-sw0", 0),
+        (1, 0, "numa0-sw0", 0),
+        (2, 1, "numa1-sw0", 0),
+        (3, 1, "numa1-sw0", 0),
     ]
     assert [(n.index, n.numa, n.pcie_switch) for n in nics] == [(0, 0, "numa0-sw0"), (1, 1, "numa1-sw1")]
     assert hw.inventory() == (gpus, nics)
@@ -144,26 +151,55 @@ BAD: list[tuple[str, Any, str]] = [
     ("ports.0.nodePort", 80, "ports[0].nodePort: 80 is out of range 30000..32767"),
     ("ports.0.hostPort", 22, "ports[0].hostPort: 22 is out of range 1024..65535"),
     ("ports.0.hostPort", DELETE, "ports[0].hostPort: required field is missing"),
-    ("ports", [{"nodePort": 30080, "hostPort": 30080}, {"nodePort": 30080, "hostPort": 30081}],
-     "ports[1].nodePort: 30080 is mapped twice"),
-    ("ports", [{"nodePort": 30080, "hostPort": 30080}, {"nodePort": 30081, "hostPort": 30080}],
-     "ports[1].hostPort: 30080 is used twice"),
+    (
+        "ports",
+        [{"nodePort": 30080, "hostPort": 30080}, {"nodePort": 30080, "hostPort": 30081}],
+        "ports[1].nodePort: 30080 is mapped twice",
+    ),
+    (
+        "ports",
+        [{"nodePort": 30080, "hostPort": 30080}, {"nodePort": 30081, "hostPort": 30080}],
+        "ports[1].hostPort: 30080 is used twice",
+    ),
     ("hardwareProfiles.hgx-like.gpu.memory", "80GB", "hardwareProfiles.hgx-like.gpu.memory: '80GB' is not a memory"),
     ("hardwareProfiles.hgx-like.gpu", DELETE, "hardwareProfiles.hgx-like.gpu: required field is missing"),
     ("hardwareProfiles.hgx-like.nic.rdma", "yes", "hardwareProfiles.hgx-like.nic.rdma: must be true or false"),
     ("hardwareProfiles.hgx-like.numa", [], "hardwareProfiles.hgx-like.numa: must not be empty"),
-    ("hardwareProfiles.hgx-like.numa", [{"pcieSwitches": [{"nics": 1}]}], "hardwareProfiles.hgx-like.numa: the profile has no GPUs"),
-    ("hardwareProfiles.hgx-like.numa.0.pcieSwitches", [{}],
-     "hardwareProfiles.hgx-like.numa[0].pcieSwitches[0]: a PCIe switch with no GPUs and no NICs"),
-    ("hardwareProfiles.hgx-like.numa.0.pcieSwitches", [{"gpus": -1, "nics": 1}],
-     "hardwareProfiles.hgx-like.numa[0].pcieSwitches[0].gpus: -1 is out of range"),
-    ("hardwareProfiles.hgx-like.numa.0.pcieSwitches", [{"gpus": 1, "nvme": 1}],
-     "hardwareProfiles.hgx-like.numa[0].pcieSwitches[0].nvme: unknown field"),
-    ("hardwareProfiles.hgx-like.numa", [{"pcieSwitches": [{"gpus": 1}]}] * 9,
-     "hardwareProfiles.hgx-like.numa: 9 NUMA nodes; at most 8"),
-    ("hardwareProfiles.hgx-like.nvlinkCliques", [[0, 1], [1, 2]],
-     "hardwareProfiles.hgx-like.nvlinkCliques[1][0]: GPU 1 is already in nvlinkCliques[0]"),
-    ("hardwareProfiles.hgx-like.nvlinkCliques", [[0, 4]], "hardwareProfiles.hgx-like.nvlinkCliques[0][1]: 4 is out of range 0..3"),
+    (
+        "hardwareProfiles.hgx-like.numa",
+        [{"pcieSwitches": [{"nics": 1}]}],
+        "hardwareProfiles.hgx-like.numa: the profile has no GPUs",
+    ),
+    (
+        "hardwareProfiles.hgx-like.numa.0.pcieSwitches",
+        [{}],
+        "hardwareProfiles.hgx-like.numa[0].pcieSwitches[0]: a PCIe switch with no GPUs and no NICs",
+    ),
+    (
+        "hardwareProfiles.hgx-like.numa.0.pcieSwitches",
+        [{"gpus": -1, "nics": 1}],
+        "hardwareProfiles.hgx-like.numa[0].pcieSwitches[0].gpus: -1 is out of range",
+    ),
+    (
+        "hardwareProfiles.hgx-like.numa.0.pcieSwitches",
+        [{"gpus": 1, "nvme": 1}],
+        "hardwareProfiles.hgx-like.numa[0].pcieSwitches[0].nvme: unknown field",
+    ),
+    (
+        "hardwareProfiles.hgx-like.numa",
+        [{"pcieSwitches": [{"gpus": 1}]}] * 9,
+        "hardwareProfiles.hgx-like.numa: 9 NUMA nodes; at most 8",
+    ),
+    (
+        "hardwareProfiles.hgx-like.nvlinkCliques",
+        [[0, 1], [1, 2]],
+        "hardwareProfiles.hgx-like.nvlinkCliques[1][0]: GPU 1 is already in nvlinkCliques[0]",
+    ),
+    (
+        "hardwareProfiles.hgx-like.nvlinkCliques",
+        [[0, 4]],
+        "hardwareProfiles.hgx-like.nvlinkCliques[0][1]: 4 is out of range 0..3",
+    ),
     ("hardwareProfiles.hgx-like.nvlinkCliques", [[2]], "nvlinkCliques[0]: an NVLink clique needs at least 2 GPUs"),
     ("hardwareProfiles.HGX", VALID["hardwareProfiles"]["hgx-like"], "hardwareProfiles.HGX: 'HGX' is not a DNS label"),
 ]

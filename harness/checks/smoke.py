@@ -1,0 +1,144 @@
+"""Smoke checks: the testbed itself works. Each raises CheckFailed with the evidence, or returns figures.
+
+The suite (suites/test_smoke.py) runs them on the testbed; tests/cluster runs each on a deliberately
+broken setup (its negative control) and expects it to fail.
+"""
+
+from __future__ import annotations
+
+import urllib.request
+from dataclasses import dataclass
+
+from harness.checks import CheckFailed
+from harness.kube.client import Clients
+from harness.kube.objects import service, web_pod
+from harness.kube.pods import run_in, wait_ready
+from harness.kube.waits import WaitTimeout, wait_until
+from harness.spec import Testbed
+
+WEB_PORT = 8080
+
+
+@dataclass
+class WebPods:
+    """One busybox web server per worker, each answering with its node's name."""
+
+    namespace: str
+    by_node: dict[str, str]  # node name -> pod name
+    ready_seconds: float
+
+    def pod_ips(self, kube: Clients) -> dict[str, str]:
+        pods = {p.metadata.name: p for p in kube.core.list_namespaced_pod(self.namespace).items}
+        return {node: pods[name].status.pod_ip for node, name in self.by_node.items()}
+
+
+def start_web_pods(kube: Clients, spec: Testbed, namespace: str, timeout: float = 180) -> WebPods:
+    by_node = {}
+    for i, node in enumerate(spec.workers):
+        pod = web_pod(f"web-{i}", node.name, WEB_PORT)
+        kube.core.create_namespaced_pod(namespace, pod)
+        by_node[node.name] = pod["metadata"]["name"]
+    try:
+        seconds = wait_ready(kube.core, namespace, list(by_node.values()), timeout)
+    except WaitTimeout as e:
+        raise CheckFailed(f"not every worker runs a pod: {e}") from None
+    return WebPods(namespace, by_node, seconds)
+
+
+def nodes_match_spec(kube: Clients, spec: Testbed) -> None:
+    """The cluster's nodes are exactly the spec's, all Ready, each with the spec's labels."""
+    nodes = {n.metadata.name: n for n in kube.core.list_node().items}
+    if sorted(nodes) != sorted(n.name for n in spec.nodes):
+        raise CheckFailed(f"nodes {sorted(nodes)} are not the spec's {sorted(n.name for n in spec.nodes)}")
+    problems = []
+    for expected in spec.nodes:
+        node = nodes[expected.name]
+        ready = next((c for c in node.status.conditions or [] if c.type == "Ready"), None)
+        if ready is None or ready.status != "True":
+            problems.append(f"{expected.name} not Ready: {ready.reason if ready else 'no condition'}")
+        labels = node.metadata.labels or {}
+        wrong = {k: (labels.get(k), v) for k, v in expected.all_labels().items() if labels.get(k) != v}
+        if wrong:
+            problems.append(f"{expected.name} labels (found, expected): {wrong}")
+    if problems:
+        raise CheckFailed("; ".join(problems))
+
+
+def pods_on_their_workers(kube: Clients, web: WebPods) -> None:
+    pods = {p.metadata.name: p for p in kube.core.list_namespaced_pod(web.namespace).items}
+    misplaced = {
+        node: pods[name].spec.node_name for node, name in web.by_node.items() if pods[name].spec.node_name != node
+    }
+    if misplaced:
+        raise CheckFailed(f"pods landed on other nodes (wanted: got): {misplaced}")
+
+
+def pod_network_spans_nodes(kube: Clients, web: WebPods, timeout: float = 5) -> None:
+    """From the first worker's pod, every other worker's pod answers with its node's name."""
+    ips = web.pod_ips(kube)
+    source_node, source_pod = next(iter(web.by_node.items()))
+    failed = {}
+    for node, ip in ips.items():
+        if node == source_node:
+            continue
+        url = f"http://{ip}:{WEB_PORT}/"
+        code, out = run_in(
+            kube.core, web.namespace, source_pod, ["wget", "-q", "-T", str(int(timeout)), "-O", "-", url]
+        )
+        if (code, out.strip()) != (0, node):
+            failed[f"{node} ({ip})"] = f"exit {code}: {out.strip()[:120]}"
+    if failed:
+        raise CheckFailed(f"from {source_node}'s pod, these pods did not answer: {failed}")
+
+
+def service_dns_answers(kube: Clients, web: WebPods, timeout: float = 60) -> float:
+    """A Service's cluster DNS name resolves and answers through the Service; returns seconds taken."""
+    target_node = list(web.by_node)[-1]
+    name = "web-last"
+    kube.core.create_namespaced_service(web.namespace, service(name, {"node": target_node}, WEB_PORT))
+    source_pod = next(iter(web.by_node.values()))
+    fqdn = f"{name}.{web.namespace}.svc.cluster.local"
+
+    def answers() -> tuple[bool, str]:
+        code, out = run_in(
+            kube.core, web.namespace, source_pod, ["wget", "-q", "-T", "5", "-O", "-", f"http://{fqdn}:{WEB_PORT}/"]
+        )
+        return (code == 0 and out.strip() == target_node), f"exit {code}: {out.strip()[:200]}"
+
+    try:
+        # Endpoints and DNS records follow a new Service within seconds.
+        return wait_until(answers, timeout, f"{fqdn} answering with {target_node}", interval=2)
+    except WaitTimeout as e:
+        _, lookup = run_in(kube.core, web.namespace, source_pod, ["nslookup", fqdn])
+        raise CheckFailed(f"{e}; nslookup says: {lookup.strip()[:300]}") from None
+
+
+def nodeport_answers_on_loopback(
+    kube: Clients, web: WebPods, node_port: int, host_port: int, timeout: float = 60
+) -> float:
+    """A NodePort Service answers on 127.0.0.1:<host_port> (kind extraPortMappings); returns seconds."""
+    kube.core.create_namespaced_service(
+        web.namespace, service(f"web-np-{node_port}", {"app": "web"}, WEB_PORT, node_port=node_port)
+    )
+    url = f"http://127.0.0.1:{host_port}/"
+
+    def answers() -> tuple[bool, str]:
+        with urllib.request.urlopen(url, timeout=3) as r:
+            body = r.read().decode().strip()
+            return (r.status == 200 and body in web.by_node), f"HTTP {r.status}: {body[:100]}"
+
+    try:
+        return wait_until(answers, timeout, f"{url} answering with a worker's name", interval=1)
+    except WaitTimeout as e:
+        raise CheckFailed(str(e)) from None
+
+
+def kube_system_healthy(kube: Clients) -> None:
+    pods = kube.core.list_namespaced_pod("kube-system").items
+    bad = [f"{p.metadata.name}: {p.status.phase}" for p in pods if p.status.phase != "Running"]
+    names = sorted(p.metadata.name for p in pods)
+    missing = [
+        c for c in ("etcd-", "kube-apiserver-", "kube-proxy-", "coredns-") if not any(n.startswith(c) for n in names)
+    ]
+    if bad or missing:
+        raise CheckFailed(f"kube-system: not running {bad}; missing {missing} among {names}")
