@@ -10,6 +10,7 @@ import os
 import signal
 import time
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from types import FrameType
 
@@ -78,6 +79,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 SPEC = pytest.StashKey[Testbed]()
 RUN_DIR = pytest.StashKey[Path]()
+FIGURES = pytest.StashKey[str]()
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -115,8 +117,28 @@ def testbed(request: pytest.FixtureRequest, testbed_spec: Testbed) -> Iterator[T
         keep=opt("--keep-cluster"),
         create_timeout=opt("--create-timeout"),
     )
-    with TestbedCluster(testbed_spec, options) as cluster:
+    cluster = TestbedCluster(testbed_spec, options)
+    # Creation can take many minutes on a cold cache: show its progress instead of capturing it.
+    with _live_output(request.config):
+        cluster.start()
+    try:
         yield cluster
+    finally:
+        with _live_output(request.config):
+            cluster.down()
+        request.config.stash[FIGURES] = cluster.figures.summary()
+
+
+def _live_output(config: pytest.Config) -> AbstractContextManager[None]:
+    capman = config.pluginmanager.getplugin("capturemanager")
+    return capman.global_and_fixture_disabled() if capman else nullcontext()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    figures = config.stash.get(FIGURES, None)
+    if figures:
+        terminalreporter.write_sep("-", "testbed")
+        terminalreporter.write_line(figures)
 
 
 @pytest.fixture(scope="session")

@@ -39,7 +39,19 @@ class Figures:
     ready_seconds: float = 0.0
     reused: bool = False
     mode: str = ""
-    extra: dict[str, float] = field(default_factory=dict)
+    node_memory_peak_mib: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        parts = [f"image mode {self.mode}"]
+        if self.reused:
+            parts.append("reused an existing cluster")
+        else:
+            parts.append(f"images {self.images_seconds:.0f} s, kind create {self.create_seconds:.0f} s")
+        parts.append(f"nodes and kube-system ready {self.ready_seconds:.0f} s later")
+        if self.node_memory_peak_mib:
+            total = sum(self.node_memory_peak_mib.values())
+            parts.append(f"node containers' peak memory {total:.0f} MiB (sum of per-node peaks)")
+        return "; ".join(parts)
 
 
 def network_name(cluster: str) -> str:
@@ -81,12 +93,16 @@ class TestbedCluster:
         self.supply = ImageSupply(mode, spec.name, self.network, self.options.mirror_url)
 
     def __enter__(self) -> TestbedCluster:
+        self.start()
+        return self
+
+    def start(self) -> None:
+        """up(), and on any failure or interruption remove whatever was made."""
         try:
             self.up()
         except BaseException:
             self.down(force=True)
             raise
-        return self
 
     def __exit__(self, *exc: object) -> None:
         self.down()
@@ -151,12 +167,22 @@ class TestbedCluster:
 
     def down(self, force: bool = False) -> None:
         """Delete what this run created, unless asked to keep it (force: after a failed start)."""
+        self._record_memory_peaks()
         if self.options.keep and not force:
             log(f"keeping kind cluster {self.spec.name} (kubeconfig {self.kubeconfig})")
             return
         if self.options.reuse and self.figures.reused and not force:
             return
         delete_testbed(self.spec.name, self.kind, self.supply)
+
+    def _record_memory_peaks(self) -> None:
+        """Each node container's peak memory (cgroup v1 reports max_usage; v2 reports current usage)."""
+        label = f"io.x-k8s.kind.cluster={self.spec.name}"
+        for container in self.docker.containers.list(filters={"label": label}):
+            memory = container.stats(stream=False).get("memory_stats", {})
+            peak = memory.get("max_usage") or memory.get("usage")
+            if peak:
+                self.figures.node_memory_peak_mib[str(container.name)] = peak / 2**20
 
     def _ensure_network(self) -> None:
         try:
