@@ -34,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     images = sub.add_parser("images", help="image supply").add_subparsers(dest="command", required=True)
     build = images.add_parser("build", help="build every testbed image from source (cached by inputs)")
     build.add_argument("--kubernetes", default=None, help="Kubernetes version (default: pinned)")
+    push = images.add_parser("push", help="build, then push every image to a mirror (for --image-mode mirror)")
+    push.add_argument("--to", required=True, metavar="HOST:PORT", help="registry the Docker engine can push to")
+    push.add_argument("--kubernetes", default=None)
     listing = images.add_parser("list", help="each image, where it comes from, and whether it is present")
     listing.add_argument("--kubernetes", default=None)
 
@@ -109,6 +112,14 @@ def _images_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _images_push(args: argparse.Namespace) -> int:
+    from harness.supply import registry, source
+
+    built = source.build_all(args.kubernetes or versions.pinned()["kubernetes"])
+    registry.push([built.node, *built.cluster], args.to.removeprefix("http://").removeprefix("https://"))
+    return 0
+
+
 def _images_list(args: argparse.Namespace) -> int:
     from harness.supply import docker_cli, source
 
@@ -150,6 +161,7 @@ COMMANDS = {
     ("spec", "validate"): _validate,
     ("spec", "kind-config"): _kind_config,
     ("images", "build"): _images_build,
+    ("images", "push"): _images_push,
     ("images", "list"): _images_list,
     ("cluster", "create"): _cluster_create,
     ("cluster", "delete"): _cluster_delete,

@@ -117,9 +117,9 @@ def testbed(request: pytest.FixtureRequest, testbed_spec: Testbed) -> Iterator[T
         keep=opt("--keep-cluster"),
         create_timeout=opt("--create-timeout"),
     )
-    cluster = TestbedCluster(testbed_spec, options)
     # Creation can take many minutes on a cold cache: show its progress instead of capturing it.
     with _live_output(request.config):
+        cluster = TestbedCluster(testbed_spec, options)
         cluster.start()
     try:
         yield cluster

@@ -87,6 +87,9 @@ class Kind:
             cmd += ["--kubeconfig", str(kubeconfig)]
         self._run(cmd, timeout=300)
 
+    def load_images(self, name: str, images: list[str], timeout: float = 600) -> None:
+        self._run(["load", "docker-image", "--name", name, *images], timeout=timeout)
+
     def export_kubeconfig(self, name: str, kubeconfig: Path) -> None:
         self._run(["export", "kubeconfig", "--name", name, "--kubeconfig", str(kubeconfig)], timeout=60)
 

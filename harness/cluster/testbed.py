@@ -118,6 +118,7 @@ class TestbedCluster:
             log(f"reusing kind cluster {name}")
             self.figures.reused = True
             self.kind.export_kubeconfig(name, self.kubeconfig)
+            self.supply.attach()
         else:
             self._ensure_network()
             started = time.monotonic()
@@ -137,6 +138,14 @@ class TestbedCluster:
             f"testbed {name} ready: create {self.figures.create_seconds:.0f} s, "
             f"nodes ready {self.figures.ready_seconds:.0f} s later"
         )
+
+    def load_images(self, images: list[str]) -> None:
+        """Make locally built images (our own: mock vLLM, fake GPU driver, ...) pullable by the nodes,
+        under their own names: pushed to the local registry in source mode, `kind load`ed otherwise."""
+        if self.supply.registry is not None:
+            self.supply.push(images)
+        else:
+            self.kind.load_images(self.spec.name, images)
 
     def clients(self) -> Clients:
         return Clients.from_kubeconfig(self.kubeconfig)

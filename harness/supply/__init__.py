@@ -88,6 +88,15 @@ class ImageSupply:
         local_registry.write_mirrors(mirrors, self.registry.endpoint)
         return Supplied(node_image=images.node, mirrors_dir=str(mirrors))
 
+    def attach(self) -> None:
+        """For a reused cluster: find the local registry an earlier run left running with it."""
+        if self.mode is Mode.SOURCE:
+            registry = local_registry.LocalRegistry(
+                f"{self.cluster}-registry", versions.pinned()["registry"]["image"], self.network
+            )
+            if registry.attach():
+                self.registry = registry
+
     def push(self, names: list[str]) -> None:
         """Make our own images (mock vLLM, fake GPU driver, ...) pullable by the nodes."""
         if self.registry is None:

@@ -56,6 +56,18 @@ class LocalRegistry:
         self.port = 0
         self.client = docker.from_env()
 
+    def attach(self) -> bool:
+        """Use this testbed's registry if it is already running (a reused cluster); False if not."""
+        try:
+            container = self.client.containers.get(self.name)
+        except docker.errors.NotFound:
+            return False
+        bindings = (container.attrs["NetworkSettings"]["Ports"] or {}).get("5000/tcp") or []
+        if container.status != "running" or not bindings:
+            return False
+        self.port = int(bindings[0]["HostPort"])
+        return True
+
     def start(self, timeout: float = 30) -> None:
         self.remove()
         self.port = _free_port()
@@ -97,19 +109,24 @@ class LocalRegistry:
         return f"http://{ALIAS}:5000"
 
     def push(self, names: list[str]) -> None:
-        started = time.monotonic()
-        for name in names:
-            local = f"127.0.0.1:{self.port}/{_qualified(name)}"
-            subprocess.run(["docker", "tag", name, local], check=True)
-            proc = subprocess.run(["docker", "push", "-q", local], capture_output=True, text=True)
-            subprocess.run(["docker", "rmi", local], capture_output=True)
-            if proc.returncode != 0:
-                raise RuntimeError(f"docker push {local} failed: {proc.stderr.strip()}")
-        log(f"pushed {len(names)} images to the local registry in {time.monotonic() - started:.0f} s")
+        push(names, f"127.0.0.1:{self.port}")
 
     def remove(self) -> None:
         with contextlib.suppress(docker.errors.NotFound):
             self.client.containers.get(self.name).remove(force=True)
+
+
+def push(names: list[str], registry: str) -> None:
+    """Push local images to `registry` (host:port) under <upstream registry>/<repository>."""
+    started = time.monotonic()
+    for name in names:
+        target = f"{registry}/{_qualified(name)}"
+        subprocess.run(["docker", "tag", name, target], check=True)
+        proc = subprocess.run(["docker", "push", "-q", target], capture_output=True, text=True)
+        subprocess.run(["docker", "rmi", target], capture_output=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"docker push {target} failed: {proc.stderr.strip()}")
+    log(f"pushed {len(names)} images to {registry} in {time.monotonic() - started:.0f} s")
 
 
 def _qualified(name: str) -> str:
