@@ -222,4 +222,5 @@ def delete_testbed(name: str, kind: Kind, supply: ImageSupply | None = None) -> 
     ):
         container.remove(force=True)
     for network in client.networks.list(names=[network_name(name)]):
-        network.remove()
+        if network.name == network_name(name):  # the names filter also matches longer names
+            network.remove()

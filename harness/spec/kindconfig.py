@@ -23,6 +23,16 @@ CONTAINERD_PATCH = f"""\
   restrict_oom_score_adj = true
 """
 
+# kubeadm gives the API server one minute (timeouts.kubernetesAPICall) to answer after the kubelet
+# starts; on a busy 2-core machine it can need more, and kubeadm init then fails the whole create.
+KUBEADM_TIMEOUTS_PATCH = """\
+kind: InitConfiguration
+apiVersion: kubeadm.k8s.io/v1beta4
+timeouts:
+  kubernetesAPICall: 5m0s
+  controlPlaneComponentHealthCheck: 8m0s
+"""
+
 # Kubernetes >= 1.35 kubelets refuse cgroup v1 unless told otherwise; kind skips kubeadm preflight,
 # so this one setting is enough. Only set when the host is on cgroup v1.
 CGROUP_V1_PATCH = """\
@@ -72,6 +82,7 @@ def kind_config(testbed: Testbed, runtime: NodeRuntime) -> dict[str, Any]:
         config["featureGates"] = dict(sorted(testbed.feature_gates.items()))
     if testbed.runtime_config:
         config["runtimeConfig"] = dict(sorted(testbed.runtime_config.items()))
+    config["kubeadmConfigPatches"] = [KUBEADM_TIMEOUTS_PATCH]
     if runtime.cgroup_v1:
-        config["kubeadmConfigPatches"] = [CGROUP_V1_PATCH]
+        config["kubeadmConfigPatches"].append(CGROUP_V1_PATCH)
     return config

@@ -32,7 +32,7 @@ nodes:
 def _leftovers(client: docker.DockerClient, name: str) -> list[str]:
     nodes = client.containers.list(all=True, filters={"label": f"io.x-k8s.kind.cluster={name}"})
     registries = client.containers.list(all=True, filters={"label": f"llm-conformance.registry={network_name(name)}"})
-    networks = client.networks.list(names=[network_name(name)])
+    networks = [n for n in client.networks.list(names=[network_name(name)]) if n.name == network_name(name)]
     return [f"container {c.name}" for c in nodes + registries] + [f"network {n.name}" for n in networks]
 
 

@@ -34,9 +34,16 @@ def test_node_ports_listen_on_loopback_only_on_the_control_plane() -> None:
 def test_cgroup_v1_patch_only_on_cgroup_v1_hosts() -> None:
     v2 = kind_config(SPEC, NodeRuntime(image="img", cgroup_v1=False))
     v1 = kind_config(SPEC, NodeRuntime(image="img", cgroup_v1=True))
-    assert "kubeadmConfigPatches" not in v2
-    (patch,) = v1["kubeadmConfigPatches"]
-    assert yaml.safe_load(patch)["failCgroupV1"] is False
+    kubelet_patches = [p for c in (v1, v2) for p in c["kubeadmConfigPatches"] if "KubeletConfiguration" in p]
+    assert len(kubelet_patches) == 1, "only the cgroup v1 config patches the kubelet"
+    assert yaml.safe_load(kubelet_patches[0])["failCgroupV1"] is False
+    assert kubelet_patches[0] in v1["kubeadmConfigPatches"]
+
+
+def test_kubeadm_waits_longer_for_a_slow_api_server() -> None:
+    config = kind_config(SPEC, NodeRuntime(image="img", cgroup_v1=False))
+    (patch,) = config["kubeadmConfigPatches"]
+    assert yaml.safe_load(patch)["timeouts"]["kubernetesAPICall"] == "5m0s"
 
 
 def test_mirrors_are_mounted_into_every_node_and_cdi_is_on() -> None:
