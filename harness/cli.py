@@ -40,6 +40,16 @@ def main(argv: list[str] | None = None) -> int:
     listing = images.add_parser("list", help="each image, where it comes from, and whether it is present")
     listing.add_argument("--kubernetes", default=None)
 
+    load = sub.add_parser("load", help="run bounded Locust load against an OpenAI-compatible server on 127.0.0.1")
+    load.add_argument("--target", required=True, metavar="URL", help="e.g. http://127.0.0.1:30080")
+    load.add_argument("--users", type=int, default=4)
+    load.add_argument("--spawn-rate", type=float, default=4)
+    load.add_argument("--duration", type=float, default=30, metavar="SECONDS")
+    load.add_argument("--max-requests", type=int, default=0, help="stop after this many requests (0: no limit)")
+    load.add_argument("--model", default="mock-model")
+    load.add_argument("--max-tokens", type=int, default=32)
+    load.add_argument("--out", required=True, metavar="DIR", help="results.json, requests.jsonl, Locust CSVs")
+
     cluster = sub.add_parser("cluster", help="testbed clusters").add_subparsers(dest="command", required=True)
     create = cluster.add_parser("create", help="create a testbed from a spec and leave it running")
     create.add_argument("file")
@@ -49,7 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     delete = cluster.add_parser("delete", help="delete a testbed (cluster, registry, network)")
     delete.add_argument("file")
 
+    from harness.stack import cli as stack_cli
+
+    stack_cli.add_commands(sub)
+    COMMANDS.update(stack_cli.COMMANDS)
+
     args = parser.parse_args(argv)
+    if args.area == "load":
+        args.command = "run"
     # SIGTERM cleans up like Ctrl-C: half-made testbeds are removed on the way out.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -131,6 +148,32 @@ def _images_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+    from pathlib import Path
+
+    from harness.load import LoadSpec, TargetRefused, run
+
+    spec = LoadSpec(
+        target=args.target,
+        users=args.users,
+        spawn_rate=args.spawn_rate,
+        duration=args.duration,
+        max_requests=args.max_requests,
+        model=args.model,
+        max_tokens=args.max_tokens,
+    )
+    try:
+        result = run(spec, Path(args.out))
+    except (TargetRefused, ValueError) as e:
+        print(f"harness load: {e}", file=sys.stderr)
+        return 2
+    summary = {k: v for k, v in asdict(result).items() if k != "timeline"}
+    print(json.dumps(summary, indent=2))
+    return 0 if result.requests else 1
+
+
 def _cluster_create(args: argparse.Namespace) -> int:
     from harness.cluster.testbed import Options, TestbedCluster
     from harness.supply import Mode
@@ -163,6 +206,7 @@ COMMANDS = {
     ("images", "build"): _images_build,
     ("images", "push"): _images_push,
     ("images", "list"): _images_list,
+    ("load", "run"): _load,
     ("cluster", "create"): _cluster_create,
     ("cluster", "delete"): _cluster_delete,
 }

@@ -19,6 +19,7 @@ import pytest
 from harness.cluster.testbed import Options, TestbedCluster
 from harness.kube.client import Clients
 from harness.spec import SpecError, Testbed, load_spec
+from harness.stack import StackFigures, install_stack
 from harness.supply import Mode
 
 MARKERS = {
@@ -80,6 +81,7 @@ def pytest_configure(config: pytest.Config) -> None:
 SPEC = pytest.StashKey[Testbed]()
 RUN_DIR = pytest.StashKey[Path]()
 FIGURES = pytest.StashKey[str]()
+STACK_FIGURES = pytest.StashKey[str]()
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -139,8 +141,20 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     if figures:
         terminalreporter.write_sep("-", "testbed")
         terminalreporter.write_line(figures)
+    stack_figures = config.stash.get(STACK_FIGURES, None)
+    if stack_figures:
+        terminalreporter.write_line(stack_figures)
 
 
 @pytest.fixture(scope="session")
 def kube(testbed: TestbedCluster) -> Clients:
     return testbed.clients()
+
+
+@pytest.fixture(scope="session")
+def stack(request: pytest.FixtureRequest, testbed: TestbedCluster) -> StackFigures:
+    """LWS, Kueue, KEDA and Prometheus installed and usable (only what is missing on a reused cluster)."""
+    with _live_output(request.config):
+        figures = install_stack(testbed)
+    request.config.stash[STACK_FIGURES] = figures.summary()
+    return figures

@@ -21,6 +21,11 @@ from harness.supply.cache import Step, cache_dir, log
 
 # `replace X => ../x` or, inside a replace block, `X [version] => ./staging/x`: one per line.
 RELATIVE_REPLACE = re.compile(r"^[ \t]*(?:replace[ \t]+)?([^\s(]+)(?:[ \t]+\S+)?[ \t]*=>[ \t]*(\.\.?/\S*)[ \t]*$", re.M)
+# `X [version] => Y vN`: a pin to another module version (KEDA pins k8s.io/* this way). Replaces only
+# apply in the main module, so the wrapper repeats them or the build picks other versions.
+PINNED_REPLACE = re.compile(
+    r"^[ \t]*(?:replace[ \t]+)?([^\s(]+)((?:[ \t]+\S+)?[ \t]*=>[ \t]*[^.\s]\S*[ \t]+\S+)[ \t]*$", re.M
+)
 
 
 @dataclass(frozen=True)
@@ -88,8 +93,9 @@ def _write_wrapper(work: Path, recipe: GoBuild) -> None:
     sibling = recipe.sibling_version or recipe.version
     lines = [f"module llm-conformance.local/build/{recipe.name}", "", f"go {_module_go_directive(recipe)}", ""]
     lines.append(f"require {recipe.module} {recipe.version}")
-    if replaces:
-        lines += ["", "replace ("] + [f"\t{m} => {m} {sibling}" for m in replaces] + [")"]
+    pinned = _pinned_replaces(recipe)
+    if replaces or pinned:
+        lines += ["", "replace ("] + [f"\t{m} => {m} {sibling}" for m in replaces] + pinned + [")"]
     seed = "\n".join(lines) + "\n"
     # `go build -mod=mod` completes go.mod and go.sum; keep them while the seed is unchanged.
     seed_file = work / "go.mod.seed"
@@ -120,6 +126,10 @@ def _module_gomod(recipe: GoBuild) -> str:
 
 def _relative_replaces(recipe: GoBuild) -> list[str]:
     return sorted({m.group(1) for m in RELATIVE_REPLACE.finditer(_module_gomod(recipe))})
+
+
+def _pinned_replaces(recipe: GoBuild) -> list[str]:
+    return sorted(f"\t{m.group(1)}{m.group(2)}" for m in PINNED_REPLACE.finditer(_module_gomod(recipe)))
 
 
 def _module_go_directive(recipe: GoBuild) -> str:

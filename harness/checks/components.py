@@ -1,0 +1,305 @@
+"""Component checks: each stack controller does its job on the real cluster. Each raises CheckFailed
+with the evidence, or returns its figure (seconds).
+
+suites/test_components.py runs them; tests/cluster/test_components_negative.py runs each on a setup
+where its claim is false (a group of the wrong shape, a quota too small, a metric that never crosses
+the threshold, a pod nobody scrapes) and expects CheckFailed.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+from kubernetes.dynamic import DynamicClient
+
+from harness.checks import CheckFailed
+from harness.kube.client import Clients
+from harness.kube.namespaces import scratch_namespace
+from harness.kube.pods import describe, run_in, wait_ready
+from harness.kube.waits import WaitTimeout, wait_until
+from harness.stack import builders, keda, kueue, lws, prometheus
+from harness.stack import components as stack_components
+from harness.stack.component import diagnostics
+
+LWS_LABELS = tuple(f"leaderworkerset.sigs.k8s.io/{k}" for k in ("name", "group-index", "worker-index"))
+
+
+def create(kube: Clients, obj: dict[str, Any], namespace: str | None = None) -> Any:
+    """Create any object (built-in or custom) from its dict."""
+    resource = DynamicClient(kube.api).resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
+    return resource.create(body=obj, namespace=namespace if resource.namespaced else None)
+
+
+# --- LeaderWorkerSet --------------------------------------------------------------------------------
+
+
+def lws_groups_formed(kube: Clients, namespace: str, name: str, groups: int, size: int, timeout: float = 180) -> float:
+    """The LWS made exactly `groups` * `size` pods named `<lws>-<g>` (leader) and `<lws>-<g>-<w>`
+    (workers), each with the LWS name/group/worker labels and `LWS_*` env, all Running."""
+    expected = {(g, w): f"{name}-{g}" if w == 0 else f"{name}-{g}-{w}" for g in range(groups) for w in range(size)}
+    selector = f"{LWS_LABELS[0]}={name}"
+
+    group, version = lws.API.split("/")
+
+    def settled() -> tuple[bool, str]:
+        # The controller's own verdict (every group ready), then the pods: a wrong shape is then
+        # reported by name below instead of as a timeout.
+        obj: Any = client.CustomObjectsApi(kube.api).get_namespaced_custom_object(
+            group, version, namespace, "leaderworkersets", name
+        )
+        ready = obj.get("status", {}).get("readyReplicas", 0)
+        pods = kube.core.list_namespaced_pod(namespace, label_selector=selector).items
+        not_running = [describe(p) for p in pods if p.status.phase != "Running"]
+        done = ready == groups and not not_running
+        return done, f"{ready}/{groups} groups ready, {len(pods)} pods; " + " | ".join(not_running)
+
+    try:
+        seconds = wait_until(settled, timeout, f"LWS {name}: {groups} groups ready", interval=2)
+    except WaitTimeout as e:
+        raise CheckFailed(f"{e}\n{diagnostics(kube, namespace)}") from None
+    pods = {p.metadata.name: p for p in kube.core.list_namespaced_pod(namespace, label_selector=selector).items}
+    problems = []
+    if set(pods) != set(expected.values()):
+        problems.append(f"pod names {sorted(pods)}, expected {sorted(expected.values())}")
+    for (g, w), pod_name in expected.items():
+        pod = pods.get(pod_name)
+        if pod is None:
+            continue
+        labels = pod.metadata.labels or {}
+        want_labels = dict(zip(LWS_LABELS, (name, str(g), str(w)), strict=True))
+        wrong = {k: labels.get(k) for k, v in want_labels.items() if labels.get(k) != v}
+        if wrong:
+            problems.append(f"{pod_name} labels {wrong}, expected {want_labels}")
+        env = {e.name: e.value for e in pod.spec.containers[0].env or []}
+        want_env = {
+            "LWS_LEADER_ADDRESS": f"{name}-{g}.{name}.{namespace}",
+            "LWS_GROUP_SIZE": str(size),
+            "LWS_WORKER_INDEX": str(w),
+        }
+        wrong_env = {k: env.get(k) for k, v in want_env.items() if env.get(k) != v}
+        if wrong_env:
+            problems.append(f"{pod_name} env {wrong_env}, expected {want_env}")
+    if problems:
+        raise CheckFailed(f"LWS {namespace}/{name} is not {groups} groups of {size}:\n  " + "\n  ".join(problems))
+    return seconds
+
+
+# --- Kueue ----------------------------------------------------------------------------------------------
+
+
+def _workload_of(kube: Clients, namespace: str, job: str) -> dict[str, Any] | None:
+    group, version = kueue.API.split("/")
+    items: Any = client.CustomObjectsApi(kube.api).list_namespaced_custom_object(group, version, namespace, "workloads")
+    for wl in items["items"]:
+        if any(ref.get("name") == job for ref in wl["metadata"].get("ownerReferences", [])):
+            return dict(wl)
+    return None
+
+
+def _conditions(wl: dict[str, Any] | None) -> dict[str, str]:
+    conditions = (wl or {}).get("status", {}).get("conditions", [])
+    return {c["type"]: f"{c['status']} ({c.get('reason')}: {c.get('message', '')})" for c in conditions}
+
+
+def _admitted(wl: dict[str, Any] | None) -> bool:
+    return _conditions(wl).get("Admitted", "").startswith("True")
+
+
+def job_admitted(kube: Clients, namespace: str, job: str, timeout: float = 60) -> float:
+    """Kueue admits the job's Workload (condition Admitted) and unsuspends the job."""
+
+    def admitted() -> tuple[bool, str]:
+        wl = _workload_of(kube, namespace, job)
+        suspended = kube_job_suspended(kube, namespace, job)
+        return _admitted(
+            wl
+        ) and not suspended, f"workload {_conditions(wl) or 'not created'}; job suspended={suspended}"
+
+    try:
+        return wait_until(admitted, timeout, f"Kueue admits job {namespace}/{job}", interval=1)
+    except WaitTimeout as e:
+        raise CheckFailed(str(e)) from None
+
+
+def job_held(kube: Clients, namespace: str, job: str, hold: float = 20) -> str:
+    """Kueue keeps the job's Workload pending (not admitted, job suspended) for `hold` seconds;
+    returns Kueue's reason."""
+
+    def created() -> tuple[bool, str]:
+        wl = _workload_of(kube, namespace, job)
+        return wl is not None and bool(_conditions(wl)), f"workload {_conditions(wl) or 'not created'}"
+
+    try:
+        wait_until(created, 60, f"Kueue evaluates job {namespace}/{job}", interval=1)
+    except WaitTimeout as e:
+        raise CheckFailed(str(e)) from None
+
+    def let_in() -> tuple[bool, str]:
+        wl = _workload_of(kube, namespace, job)
+        return _admitted(wl) or not kube_job_suspended(kube, namespace, job), f"workload {_conditions(wl)}"
+
+    try:
+        wait_until(let_in, hold, f"job {namespace}/{job} admitted or started", interval=1)
+    except WaitTimeout:
+        return _conditions(_workload_of(kube, namespace, job)).get("QuotaReserved", "pending")
+    raise CheckFailed(
+        f"Kueue admitted job {namespace}/{job}, which exceeds its queue's quota: "
+        f"{_conditions(_workload_of(kube, namespace, job))}"
+    )
+
+
+def kube_job_suspended(kube: Clients, namespace: str, job: str) -> bool:
+    return bool(client.BatchV1Api(kube.api).read_namespaced_job(job, namespace).spec.suspend)
+
+
+# --- KEDA -----------------------------------------------------------------------------------------------
+
+
+def scaled_to(kube: Clients, namespace: str, deployment: str, replicas: int, timeout: float = 120) -> float:
+    """The deployment KEDA drives reaches `replicas` (desired and ready) within `timeout`."""
+
+    def reached() -> tuple[bool, str]:
+        d = kube.apps.read_namespaced_deployment(deployment, namespace)
+        desired, ready = d.spec.replicas or 0, d.status.ready_replicas or 0
+        return desired == replicas and ready == replicas, f"desired {desired}, ready {ready}"
+
+    try:
+        return wait_until(reached, timeout, f"KEDA scales {namespace}/{deployment} to {replicas}", interval=1)
+    except WaitTimeout as e:
+        raise CheckFailed(f"{e}\n{_scaling_evidence(kube, namespace)}") from None
+
+
+def _scaling_evidence(kube: Clients, namespace: str) -> str:
+    lines = []
+    group, version = keda.API.split("/")
+    try:
+        objs: Any = client.CustomObjectsApi(kube.api).list_namespaced_custom_object(
+            group, version, namespace, "scaledobjects"
+        )
+        for so in objs["items"]:
+            conds = {
+                c["type"]: f"{c['status']} {c.get('message', '')}" for c in so.get("status", {}).get("conditions", [])
+            }
+            lines.append(f"ScaledObject {so['metadata']['name']}: {conds}")
+        for hpa in client.AutoscalingV2Api(kube.api).list_namespaced_horizontal_pod_autoscaler(namespace).items:
+            metrics = [m.to_dict() for m in hpa.status.current_metrics or []]
+            lines.append(f"HPA {hpa.metadata.name}: desired {hpa.status.desired_replicas}, metrics {metrics}")
+    except ApiException as e:
+        lines.append(f"(cannot read scaling objects: {e.reason})")
+    return "\n".join(lines)
+
+
+# --- Prometheus -----------------------------------------------------------------------------------------
+
+
+def series_scraped(kube: Clients, promql: str, timeout: float = 60) -> list[dict[str, Any]]:
+    """Prometheus returns at least one series for `promql` (from a pod it scraped) within `timeout`."""
+    result: list[dict[str, Any]] = []
+
+    def found() -> tuple[bool, str]:
+        nonlocal result
+        result = prometheus.query(kube, promql)
+        return bool(result), f"{len(result)} series"
+
+    try:
+        wait_until(found, timeout, f"Prometheus has a series for {promql}", interval=2)
+    except WaitTimeout as e:
+        targets = prometheus.api(kube, "api/v1/targets", state="active")["data"]["activeTargets"]
+        seen = [f"{t['labels'].get('pod')} {t['health']} {t.get('lastError', '')}" for t in targets]
+        raise CheckFailed(f"{e}; active scrape targets: {seen}") from None
+    return result
+
+
+# --- set-ups the checks run on ----------------------------------------------------------------------------
+
+
+@contextmanager
+def kueue_queue(kube: Clients, cpu: str) -> Iterator[tuple[str, str]]:
+    """A ResourceFlavor, a ClusterQueue with `cpu` nominal quota, and a scratch namespace with a
+    LocalQueue pointing at it; yields (namespace, local queue). Removed afterwards."""
+    suffix = secrets.token_hex(3)
+    flavor, cq = f"llmc-flavor-{suffix}", f"llmc-cq-{suffix}"
+    custom = client.CustomObjectsApi(kube.api)
+    group, version = kueue.API.split("/")
+    create(kube, builders.resource_flavor(flavor))
+    create(kube, builders.cluster_queue(cq, flavor, cpu))
+    try:
+        with scratch_namespace(kube.core, "kueue") as ns:
+            create(kube, builders.local_queue("queue", cq), ns)
+            yield ns, "queue"
+    finally:
+        for plural, name in (("clusterqueues", cq), ("resourceflavors", flavor)):
+            try:
+                custom.delete_cluster_custom_object(group, version, plural, name)
+            except ApiException as e:
+                if e.status != 404:
+                    raise
+
+
+@dataclass
+class ScalingRig:
+    """A metric exporter Prometheus scrapes and a Deployment KEDA scales on it."""
+
+    namespace: str
+    exporter: str
+    target: str
+    metric: str
+
+    def set_metric(self, kube: Clients, value: float) -> None:
+        code, out = run_in(kube.core, self.namespace, self.exporter, builders.set_metric_command(self.metric, value))
+        if code != 0:
+            raise RuntimeError(f"setting {self.metric} in {self.exporter} failed ({code}): {out}")
+
+
+def scaling_rig(kube: Clients, namespace: str, threshold: float, min_replicas: int, max_replicas: int) -> ScalingRig:
+    rig = ScalingRig(namespace, "exporter", "target", "llmc_queue_length")
+    create(kube, builders.metric_exporter(rig.exporter, rig.metric, 0), namespace)
+    create(kube, builders.sleeper_deployment(rig.target, replicas=min_replicas), namespace)
+    wait_ready(kube.core, namespace, [rig.exporter], timeout=120)
+    query = f'sum({rig.metric}{{namespace="{namespace}"}})'
+    series_scraped(kube, query, timeout=90)  # KEDA sees a value before the check starts
+    so = builders.scaled_object("target", rig.target, query, threshold, min_replicas, max_replicas)
+    create(kube, so, namespace)
+    return rig
+
+
+def controllers_run_pinned_images(kube: Clients) -> None:
+    """Every stack Deployment runs the image versions.yaml pins, and is Available."""
+    problems = []
+    for component in stack_components():
+        pinned = set(component.images)
+        for d in kube.apps.list_namespaced_deployment(component.namespace).items:
+            images = {c.image for c in d.spec.template.spec.containers}
+            if not images <= pinned:
+                problems.append(
+                    f"{component.namespace}/{d.metadata.name} runs {sorted(images)}, pinned {sorted(pinned)}"
+                )
+            if not (d.status.available_replicas or 0):
+                problems.append(f"{component.namespace}/{d.metadata.name} has no available replica")
+    if problems:
+        raise CheckFailed("stack controllers differ from the pins:\n  " + "\n  ".join(problems))
+
+
+def workloads_admitted(kube: Clients, namespace: str, count: int, timeout: float = 90) -> float:
+    """Kueue made and admitted `count` Workloads in the namespace (one per LWS group when an LWS
+    carries a queue-name label: the LeaderWorkerSet integration at work)."""
+    group, version = kueue.API.split("/")
+
+    def admitted() -> tuple[bool, str]:
+        items: Any = client.CustomObjectsApi(kube.api).list_namespaced_custom_object(
+            group, version, namespace, "workloads"
+        )
+        states = {wl["metadata"]["name"]: _conditions(wl).get("Admitted", "no condition") for wl in items["items"]}
+        done = sum(s.startswith("True") for s in states.values()) == count == len(states)
+        return done, f"workloads {states or 'none'}"
+
+    try:
+        return wait_until(admitted, timeout, f"{count} Kueue workloads admitted in {namespace}", interval=1)
+    except WaitTimeout as e:
+        raise CheckFailed(str(e)) from None

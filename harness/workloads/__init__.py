@@ -1,0 +1,1 @@
+"""The workloads suites deploy: the mock vLLM image and its LeaderWorkerSet / Deployment manifests."""

@@ -1,0 +1,46 @@
+"""Reading mock vLLM from outside: a member's ring state through the API server, and streams through
+a Service on 127.0.0.1 (the only address load may go to)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import openai
+
+from harness.kube.client import Clients
+from harness.kube.waits import wait_until
+from harness.workloads.manifests import PORT
+
+
+def ring_state(kube: Clients, namespace: str, pod: str) -> dict[str, Any]:
+    """The member's /ring (phase, reason, joined, placement, itl_slowdown), via the pod proxy."""
+    # Unparsed (the client would turn JSON into a Python repr): an HTTPResponse, typed as str.
+    reply: Any = kube.core.connect_get_namespaced_pod_proxy_with_path(
+        f"{pod}:{PORT}", namespace, "ring", _preload_content=False
+    )
+    seen: dict[str, Any] = json.loads(reply.data)
+    return seen
+
+
+def stream_chat(host_port: int, tokens: int = 8, model: str = "mock-model") -> int:
+    """One streamed chat completion through 127.0.0.1:host_port; returns the tokens received."""
+    client = openai.OpenAI(base_url=f"http://127.0.0.1:{host_port}/v1", api_key="none", max_retries=0, timeout=10)
+    stream = client.chat.completions.create(
+        model=model, messages=[{"role": "user", "content": "hi"}], max_tokens=tokens, stream=True
+    )
+    return sum(1 for c in stream if c.choices and c.choices[0].delta.content)
+
+
+def serves(host_port: int, requests: int, timeout: float = 60) -> None:
+    """Waits (bounded) for the first full stream through the port, then asserts `requests` more."""
+
+    def one() -> tuple[bool, str]:
+        got = stream_chat(host_port)
+        return got == 8, f"{got} of 8 tokens streamed"
+
+    wait_until(one, timeout, f"a full stream through 127.0.0.1:{host_port}")
+    for i in range(requests):
+        done, seen = one()
+        if not done:
+            raise AssertionError(f"stream {i + 1} of {requests} through 127.0.0.1:{host_port}: {seen}")

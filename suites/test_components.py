@@ -1,0 +1,58 @@
+"""Components: the orchestration stack is installed at the pinned versions and each controller does
+its job on the real cluster — LWS forms groups, Kueue admits and holds, KEDA scales both ways,
+Prometheus scrapes."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.checks import components
+from harness.kube.client import Clients
+from harness.kube.namespaces import scratch_namespace
+from harness.stack import StackFigures, builders
+
+pytestmark = pytest.mark.components
+
+
+def test_stack_installed_at_pinned_versions(kube: Clients, stack: StackFigures) -> None:
+    components.controllers_run_pinned_images(kube)
+
+
+def test_lws_groups_have_names_labels_and_env(kube: Clients, stack: StackFigures) -> None:
+    with scratch_namespace(kube.core, "lws") as ns:
+        components.create(kube, builders.leader_worker_set("infer", groups=2, size=3), ns)
+        components.lws_groups_formed(kube, ns, "infer", groups=2, size=3)
+
+
+def test_kueue_admits_what_fits_and_holds_what_exceeds_the_quota(kube: Clients, stack: StackFigures) -> None:
+    with components.kueue_queue(kube, cpu="1") as (ns, queue):
+        components.create(kube, builders.queued_job("fits", queue, cpu="200m"), ns)
+        components.create(kube, builders.queued_job("too-big", queue, cpu="2"), ns)
+        components.job_admitted(kube, ns, "fits")
+        reason = components.job_held(kube, ns, "too-big", hold=20)
+        assert "insufficient quota" in reason, reason
+
+
+def test_kueue_admits_lws_groups_through_its_lws_integration(kube: Clients, stack: StackFigures) -> None:
+    with components.kueue_queue(kube, cpu="2") as (ns, queue):
+        lws = builders.leader_worker_set("queued", groups=2, size=2)
+        lws["metadata"]["labels"] = {builders.QUEUE_LABEL: queue}
+        components.create(kube, lws, ns)
+        components.workloads_admitted(kube, ns, count=2)
+        components.lws_groups_formed(kube, ns, "queued", groups=2, size=2)
+
+
+def test_keda_scales_a_target_up_on_a_metric_and_back(kube: Clients, stack: StackFigures) -> None:
+    with scratch_namespace(kube.core, "keda") as ns:
+        rig = components.scaling_rig(kube, ns, threshold=5, min_replicas=1, max_replicas=3)
+        rig.set_metric(kube, 15)  # 15 / 5 per replica: 3 replicas
+        components.scaled_to(kube, ns, rig.target, 3)
+        rig.set_metric(kube, 0)
+        components.scaled_to(kube, ns, rig.target, 1)
+
+
+def test_prometheus_returns_a_scraped_series(kube: Clients, stack: StackFigures) -> None:
+    with scratch_namespace(kube.core, "prom") as ns:
+        components.create(kube, builders.metric_exporter("exporter", "llmc_probe_value", 42), ns)
+        series = components.series_scraped(kube, f'llmc_probe_value{{namespace="{ns}"}}', timeout=90)
+        assert series[0]["value"][1] == "42", series

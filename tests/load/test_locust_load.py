@@ -1,0 +1,105 @@
+"""The Locust load against a real mock vLLM on 127.0.0.1: figures match what the server was told to do,
+failures land in the seconds they happened, and other targets are refused."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from mock_process import MockVLLM
+
+from harness.load import LoadSpec, background, run
+
+TTFT_MS, ITL_MS = 100, 20
+
+
+def within(measured: float | None, configured_ms: float, rel: float, abs_ms: float) -> bool:
+    """Tolerance stated by the load tool: max(rel x configured, abs_ms) around the configured value."""
+    assert measured is not None
+    return abs(measured * 1000 - configured_ms) <= max(rel * configured_ms, abs_ms)
+
+
+@pytest.mark.parametrize("users", [1, 8])
+def test_measured_ttft_and_itl_match_the_configured_latency(tmp_path: Path, users: int) -> None:
+    server = MockVLLM(args=["--time-to-first-token", str(TTFT_MS), "--inter-token-latency", str(ITL_MS)]).start()
+    try:
+        result = run(LoadSpec(server.url, users=users, spawn_rate=users, duration=6, max_tokens=16), tmp_path)
+    finally:
+        server.stop()
+    assert result.failed == 0, result.failures
+    assert result.requests >= users
+    assert within(result.ttft.p50, TTFT_MS, rel=0.25, abs_ms=15), f"TTFT p50 {result.ttft.p50} vs {TTFT_MS} ms"
+    assert within(result.itl.p50, ITL_MS, rel=0.25, abs_ms=5), f"ITL p50 {result.itl.p50} vs {ITL_MS} ms"
+    assert (tmp_path / "results.json").exists() and (tmp_path / "locust_stats.csv").exists()
+
+
+def test_server_errors_show_up_in_the_seconds_they_happened(tmp_path: Path) -> None:
+    """The server answers 503 between two marks (a failing replacement on the same port); the
+    timeline's failures fall between them, and not before."""
+    server = MockVLLM(args=["--time-to-first-token", "20", "--inter-token-latency", "5"]).start()
+    port = server.port
+    failing: MockVLLM | None = None
+    try:
+        with background(LoadSpec(server.url, users=4, spawn_rate=4, duration=9, max_tokens=8), tmp_path) as load:
+            time.sleep(3)
+            load.mark("errors on")
+            server.stop()
+            failing = MockVLLM(
+                args=["--failure-injection-rate", "100", "--failure-types", "server_error"], port=port
+            ).start()
+            time.sleep(3)
+            failing.stop()
+            server = MockVLLM(args=["--time-to-first-token", "20", "--inter-token-latency", "5"], port=port).start()
+            load.mark("errors off")
+            load.wait(timeout=30)
+        result = load.result()
+    finally:
+        server.stop()
+        if failing is not None:
+            failing.stop()
+    on, off = (m.second for m in result.marks)
+    assert result.failed > 10, f"expected many failures while the server failed: {result.failures}"
+    assert result.failures_between(0, int(on)) == 0, "no failure before the server started failing"
+    assert result.failures_between(int(on), int(off) + 1) == result.failed, (
+        f"every failure between {on:.1f} s and {off:.1f} s: "
+        f"{[(s.second, s.failed) for s in result.timeline if s.failed]}"
+    )
+    assert "HTTP 503" in result.failures
+    assert sum(s.succeeded for s in result.timeline if s.second > off + 1) > 0, "serving again after"
+
+
+def test_cli_refuses_a_target_outside_loopback(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "load",
+            "--target",
+            "http://10.1.2.3:8000",
+            "--duration",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "load goes only to 127.0.0.1" in proc.stderr
+    assert not (tmp_path / "requests.jsonl").exists(), "nothing was sent"
+
+
+def test_a_request_bound_stops_the_load_early(tmp_path: Path) -> None:
+    server = MockVLLM(args=["--time-to-first-token", "10", "--inter-token-latency", "5"]).start()
+    started = time.monotonic()
+    try:
+        result = run(LoadSpec(server.url, users=2, spawn_rate=2, duration=60, max_requests=5, max_tokens=4), tmp_path)
+    finally:
+        server.stop()
+    assert result.requests == 5 and result.failed == 0
+    assert time.monotonic() - started < 30, "stopped by the request bound, long before the 60 s duration"

@@ -1,0 +1,3 @@
+from mock_vllm.main import main
+
+main()
