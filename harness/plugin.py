@@ -28,6 +28,7 @@ MARKERS = {
     "gang": "gang scheduling: all-or-nothing admission of a group",
     "restart": "group restarts: a broken group is recreated whole",
     "topology": "topology placement: racks, NUMA, PCIe, NVLink",
+    "dra": "the fake GPU/NIC DRA driver: slices published, claims allocated as their constraints say",
     "scaling": "scaling whole groups on engine metrics",
     "upgrade": "drains and rolling updates without lost requests",
     "lifecycle": "the harness's own testbed lifecycle (creation, interruption, clean-up)",

@@ -1,0 +1,5 @@
+import sys
+
+from fake_gpu.cli import main
+
+sys.exit(main())

@@ -1,0 +1,141 @@
+"""DRA checks on the fake GPU driver: what the real scheduler allocated for a claim, and whether it
+honours the claim's constraints. Each raises CheckFailed with the evidence, or returns figures.
+
+The suite (suites/test_dra.py) runs them; tests/cluster/test_dra_negative.py runs each on a claim
+that lacks the constraint (or is satisfiable) and expects it to fail.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, cast
+
+from fake_gpu import DRIVER
+from fake_gpu.slices import NUMA_ATTRIBUTE as NUMA
+from kubernetes import client
+
+from harness.checks import CheckFailed
+from harness.dra.install import published
+from harness.kube.client import Clients
+from harness.kube.waits import WaitTimeout, wait_until
+
+TYPE = f"{DRIVER}/type"
+
+
+@dataclass(frozen=True)
+class Allocated:
+    request: str
+    node: str  # the pool: one per node
+    device: str
+    attributes: dict[str, Any]  # attribute name (qualified as in the slice) -> value
+
+    def __str__(self) -> str:
+        return f"{self.node}/{self.device}"
+
+
+def _claim(kube: Clients, namespace: str, name: str) -> dict[str, Any]:
+    api = client.CustomObjectsApi(kube.api)
+    return cast(
+        dict[str, Any], api.get_namespaced_custom_object("resource.k8s.io", "v1", namespace, "resourceclaims", name)
+    )
+
+
+def _pod_state(kube: Clients, namespace: str, pod: str) -> str:
+    p = kube.core.read_namespaced_pod(pod, namespace)
+    conditions = [f"{c.type}={c.status} {c.reason or ''} {c.message or ''}".strip() for c in p.status.conditions or []]
+    return f"pod {pod} {p.status.phase} on {p.spec.node_name or '-'}: {'; '.join(conditions) or 'no conditions'}"
+
+
+def wait_allocated(
+    kube: Clients, namespace: str, claim: str, pod: str, timeout: float = 60
+) -> tuple[list[Allocated], float]:
+    """The claim's allocated devices with their published attributes, and seconds until allocated."""
+    started = time.monotonic()
+
+    def allocated() -> tuple[bool, str]:
+        status = _claim(kube, namespace, claim).get("status", {})
+        if "allocation" in status:
+            return True, "allocated"
+        return False, f"claim {claim} not allocated; {_pod_state(kube, namespace, pod)}"
+
+    try:
+        wait_until(allocated, timeout, f"ResourceClaim {namespace}/{claim} allocated", interval=0.5)
+    except WaitTimeout as e:
+        raise CheckFailed(str(e)) from None
+    seconds = time.monotonic() - started
+    pools = published(kube)
+    devices = []
+    for r in _claim(kube, namespace, claim)["status"]["allocation"]["devices"]["results"]:
+        raw = pools[r["pool"]][r["device"]]["attributes"]
+        attributes = {_qualified(r["driver"], k): next(iter(v.values())) for k, v in raw.items()}
+        devices.append(Allocated(r["request"], r["pool"], r["device"], attributes))
+    return devices, seconds
+
+
+def _qualified(driver: str, attribute: str) -> str:
+    return attribute if "/" in attribute else f"{driver}/{attribute}"
+
+
+def check_aligned(devices: list[Allocated], attribute: str) -> None:
+    """Every allocated device carries `attribute` with one and the same value."""
+    values = {str(d): d.attributes.get(attribute) for d in devices}
+    if len(devices) < 2:
+        raise CheckFailed(f"alignment on {attribute} needs at least 2 devices; allocated: {values}")
+    if None in values.values() or len(set(values.values())) != 1:
+        raise CheckFailed(f"devices not aligned on {attribute}: {values}")
+
+
+def check_stays_pending(kube: Clients, namespace: str, claim: str, pod: str, timeout: float = 60) -> str:
+    """The scheduler tried, could not place the pod, and said why; the claim stays unallocated.
+    Returns the scheduler's reason."""
+
+    def decided() -> tuple[bool, str]:
+        p = kube.core.read_namespaced_pod(pod, namespace)
+        if p.spec.node_name:
+            return True, f"scheduled to {p.spec.node_name}"
+        for c in p.status.conditions or []:
+            if c.type == "PodScheduled" and c.status == "False" and c.reason == "Unschedulable":
+                return True, c.message or ""
+        return False, _pod_state(kube, namespace, pod)
+
+    try:
+        wait_until(decided, timeout, f"the scheduler's decision on pod {namespace}/{pod}", interval=0.5)
+    except WaitTimeout as e:
+        raise CheckFailed(str(e)) from None
+    p = kube.core.read_namespaced_pod(pod, namespace)
+    status = _claim(kube, namespace, claim).get("status", {})
+    if p.spec.node_name or "allocation" in status:
+        raise CheckFailed(
+            f"claim {claim} was satisfied: pod {pod} on {p.spec.node_name}, allocation {status.get('allocation')}"
+        )
+    reason = next(c.message for c in p.status.conditions if c.type == "PodScheduled")
+    return str(reason)
+
+
+def placement_env(kube: Clients, namespace: str, pod: str) -> dict[str, str]:
+    """The LLMC_* variables the pod printed at start (claim_pod prints them)."""
+    log = kube.core.read_namespaced_pod_log(pod, namespace)
+    return dict(line.split("=", 1) for line in log.splitlines() if line.startswith("LLMC_") and "=" in line)
+
+
+def _pairs(env: dict[str, str], devices: str, numa: str) -> set[tuple[str, str]]:
+    names = [n for n in env.get(devices, "").split(",") if n]
+    numas = [n for n in env.get(numa, "").split(",") if n]
+    if len(names) != len(numas):
+        raise CheckFailed(f"{devices} and {numa} differ in length: {env}")
+    return set(zip(names, numas, strict=True))
+
+
+def check_env_matches(devices: list[Allocated], env: dict[str, str], rack: str | None) -> None:
+    """The container's LLMC_* environment names exactly the allocated devices, their NUMA nodes and
+    the node's rack."""
+    want_gpus = {(d.device, str(d.attributes[NUMA])) for d in devices if d.attributes.get(TYPE) == "gpu"}
+    want_nics = {(d.device, str(d.attributes[NUMA])) for d in devices if d.attributes.get(TYPE) == "nic"}
+    got_gpus = _pairs(env, "LLMC_GPUS", "LLMC_GPU_NUMA")
+    got_nics = _pairs(env, "LLMC_NICS", "LLMC_NIC_NUMA")
+    if (got_gpus, got_nics, env.get("LLMC_RACK")) != (want_gpus, want_nics, rack):
+        raise CheckFailed(
+            f"environment {env} does not match the allocation {[str(d) for d in devices]}: "
+            f"want GPUs {sorted(want_gpus)}, NICs {sorted(want_nics)}, rack {rack}"
+        )

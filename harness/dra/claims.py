@@ -1,0 +1,75 @@
+"""Builders for ResourceClaims on the fake driver's classes, and pods that consume them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fake_gpu import DRIVER
+from fake_gpu.slices import GPU_CLASS, NIC_CLASS, NUMA_ATTRIBUTE
+
+from harness.kube.objects import HOSTNAME_LABEL, busybox_image
+
+NVLINK_CLIQUE = f"{DRIVER}/nvlinkClique"
+NUMA = NUMA_ATTRIBUTE
+
+
+@dataclass
+class Claim:
+    """`Claim("c").gpus(2).nics(1).match(NUMA).obj()`: a resource.k8s.io/v1 ResourceClaim."""
+
+    name: str
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    constraints: list[dict[str, Any]] = field(default_factory=list)
+
+    def request(self, name: str, device_class: str, count: int, selector: str | None = None) -> Claim:
+        exactly: dict[str, Any] = {"deviceClassName": device_class, "allocationMode": "ExactCount", "count": count}
+        if selector:
+            exactly["selectors"] = [{"cel": {"expression": selector}}]
+        self.requests.append({"name": name, "exactly": exactly})
+        return self
+
+    def gpus(self, count: int, selector: str | None = None) -> Claim:
+        return self.request("gpu", GPU_CLASS, count, selector)
+
+    def nics(self, count: int, selector: str | None = None) -> Claim:
+        return self.request("nic", NIC_CLASS, count, selector)
+
+    def match(self, attribute: str) -> Claim:
+        """Every device of every request shares the attribute's value."""
+        self.constraints.append({"matchAttribute": attribute})
+        return self
+
+    def obj(self) -> dict[str, Any]:
+        devices: dict[str, Any] = {"requests": self.requests}
+        if self.constraints:
+            devices["constraints"] = self.constraints
+        return {
+            "apiVersion": "resource.k8s.io/v1",
+            "kind": "ResourceClaim",
+            "metadata": {"name": self.name},
+            "spec": {"devices": devices},
+        }
+
+
+def gpu_index_is(index: int) -> str:
+    return f'device.attributes["{DRIVER}"].index == {index}'
+
+
+def claim_pod(name: str, claim: str, node: str | None = None) -> dict[str, Any]:
+    """A pod that holds `claim` and prints its LLMC_* environment, then idles."""
+    spec: dict[str, Any] = {
+        "terminationGracePeriodSeconds": 1,
+        "resourceClaims": [{"name": "devices", "resourceClaimName": claim}],
+        "containers": [
+            {
+                "name": "main",
+                "image": busybox_image(),
+                "command": ["sh", "-c", "env | grep ^LLMC_ | sort; exec sleep 3600"],
+                "resources": {"claims": [{"name": "devices"}], "requests": {"cpu": "5m", "memory": "8Mi"}},
+            }
+        ],
+    }
+    if node:
+        spec["nodeSelector"] = {HOSTNAME_LABEL: node}
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec}

@@ -1,0 +1,189 @@
+"""Install the fake GPU driver on a testbed and wait, bounded, until every worker published its devices.
+
+Its image is built from the installed `fake_gpu` package (the `fake-gpu` distribution, which tox and
+the dev set-up install) on Debian trixie's python3, in every image mode: there is no upstream image.
+The inventory ConfigMap is rendered from the testbed spec, so the slices say what the spec says.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import time
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Protocol, cast
+
+from fake_gpu import inventory, protos, slices
+from kubernetes import client
+
+from harness import versions
+from harness.kube.client import Clients
+from harness.kube.waits import WaitTimeout, wait_until
+from harness.spec import Testbed
+from harness.stack.component import diagnostics
+from harness.stack.install import apply
+from harness.stack.render import Object, parse
+from harness.supply import gobuild, rootfs
+from harness.supply.images import DockerImage, build_image
+from harness.supply.source import recipes
+
+NAMESPACE = "fake-gpu"
+INVENTORY_CONFIGMAP = "fake-gpu-inventory"
+
+
+class Target(Protocol):
+    """What the installer needs of a testbed (TestbedCluster has it)."""
+
+    spec: Testbed
+    kubeconfig: Path
+
+    def clients(self) -> Clients: ...
+
+    def load_images(self, images: list[str]) -> None: ...
+
+
+@dataclass
+class DriverFigures:
+    image: str
+    build_seconds: float
+    publish_seconds: float  # apply → every worker's slice present with all its devices
+
+
+def fake_gpu_image() -> str:
+    image: str = versions.pinned()["fake_gpu"]["image"]
+    return image
+
+
+def _sources() -> dict[str, Path | str]:
+    spec = importlib.util.find_spec("fake_gpu")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the fake_gpu package is not installed: `pip install ./fake-gpu` (tox does this)")
+    package = Path(next(iter(spec.submodule_search_locations)))
+    files = sorted([*package.rglob("*.py"), *package.rglob("*.yaml")])
+    return {f"fake_gpu/{f.relative_to(package)}": f.read_text() for f in files}
+
+
+def build_fake_gpu() -> str:
+    """Build (or find cached) the image; returns its content-tagged name (`<pinned>-<input key>`),
+    which the DaemonSet runs: nodes cache images by tag, so a changed driver needs a new tag."""
+    v = versions.pinned()
+    base = rootfs.image("fake-gpu-base", v["debian"], tuple(v["fake_gpu"]["debian_packages"]))
+    files = _sources()
+    for rel in protos.SOURCES.values():
+        files[f"kubelet/{rel}"] = kubelet_module() / rel
+    image = DockerImage((fake_gpu_image(),), recipes() / "fake-gpu", files, {"BASE": base})
+    tagged = f"{fake_gpu_image()}-{image.key()[:12]}"
+    return build_image(DockerImage((fake_gpu_image(), tagged), image.recipe, image.files, image.build_args))[1]
+
+
+def node_inventories(spec: Testbed) -> list[inventory.NodeInventory]:
+    return [inventory.from_spec_node(n) for n in spec.nodes if n.hardware is not None]
+
+
+def _manifest(name: str, image: str) -> list[Object]:
+    objs = parse(resources.files("fake_gpu").joinpath(f"manifests/{name}").read_text())
+    for obj in objs:
+        if obj["kind"] == "DaemonSet":
+            for c in obj["spec"]["template"]["spec"]["containers"]:
+                c["image"] = image
+    return objs
+
+
+def _inventory_configmap(spec: Testbed) -> Object:
+    document = inventory.document(node_inventories(spec))
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": INVENTORY_CONFIGMAP, "namespace": NAMESPACE},
+        "data": {"inventory.json": json.dumps(document, indent=1, sort_keys=True)},
+    }
+
+
+def objects(spec: Testbed, image: str) -> list[Object]:
+    """Everything applied, in order: the driver's manifests, its inventory and the DeviceClasses."""
+    objs = _manifest("driver.yaml", image)
+    daemonset = next(i for i, o in enumerate(objs) if o["kind"] == "DaemonSet")
+    return [*objs[:daemonset], _inventory_configmap(spec), *slices.device_classes(), *objs[daemonset:]]
+
+
+def scalar_objects(spec: Testbed, image: str) -> list[Object]:
+    """Scalar mode (negative controls): the namespace, the inventory and the scalar DaemonSet."""
+    namespace = next(o for o in _manifest("driver.yaml", image) if o["kind"] == "Namespace")
+    return [namespace, _inventory_configmap(spec), *_manifest("scalar.yaml", image)]
+
+
+def published(kube: Clients) -> dict[str, dict[str, Any]]:
+    """The driver's devices by node (its pool), then by device name, over all the pool's slices."""
+    api = client.CustomObjectsApi(kube.api)
+    items = cast(dict[str, Any], api.list_cluster_custom_object("resource.k8s.io", "v1", "resourceslices"))
+    pools: dict[str, dict[str, Any]] = {}
+    for s in items["items"]:
+        if s["spec"]["driver"] == slices.DRIVER:
+            pools.setdefault(s["spec"]["pool"]["name"], {}).update({d["name"]: d for d in s["spec"]["devices"]})
+    return pools
+
+
+def install_fake_gpu(target: Target, timeout: float = 180) -> DriverFigures:
+    started = time.monotonic()
+    image = build_fake_gpu()
+    target.load_images([image])
+    built = time.monotonic() - started
+    apply(objects(target.spec, image), target.kubeconfig)
+    kube = target.clients()
+    expected = {inv.node: len(inv.gpus) + len(inv.nics) for inv in node_inventories(target.spec)}
+
+    def all_published() -> tuple[bool, str]:
+        # The rollout first: on a reused cluster the old pods' slices are already there.
+        ds = kube.apps.read_namespaced_daemon_set("fake-gpu", NAMESPACE)
+        st = ds.status
+        want = len(expected)
+        if (st.observed_generation or 0) < (ds.metadata.generation or 0) or not (
+            st.desired_number_scheduled == want == (st.updated_number_scheduled or 0) == (st.number_available or 0)
+        ):
+            return False, (
+                f"DaemonSet fake-gpu: {st.updated_number_scheduled or 0} updated, "
+                f"{st.number_available or 0} available of {want} workers"
+            )
+        have = {node: len(devices) for node, devices in published(kube).items()}
+        missing = {node: f"{have.get(node, 0)}/{n} devices" for node, n in expected.items() if have.get(node) != n}
+        return not missing, f"not yet published: {missing}" if missing else "all published"
+
+    try:
+        seconds = wait_until(all_published, timeout, "fake-gpu ResourceSlices on every worker", interval=1)
+    except WaitTimeout as e:
+        raise WaitTimeout(f"{e}\n{diagnostics(kube, NAMESPACE)}") from None
+    return DriverFigures(image=image, build_seconds=built, publish_seconds=seconds)
+
+
+def kubelet_module() -> Path:
+    """The k8s.io/kubelet module of the pinned Kubernetes (its staging version v0.Y.Z), whose .proto
+    files the driver's gRPC messages are generated from."""
+    major_minor_patch = versions.pinned()["kubernetes"].lstrip("v").split(".")
+    return gobuild.module_dir("k8s.io/kubelet", f"v0.{major_minor_patch[1]}.{major_minor_patch[2]}")
+
+
+def driver_pod(kube: Clients, node: str) -> str:
+    pods = kube.core.list_namespaced_pod(
+        NAMESPACE, label_selector="app.kubernetes.io/name=fake-gpu", field_selector=f"spec.nodeName={node}"
+    ).items
+    running = [p.metadata.name for p in pods if p.status.phase == "Running" and not p.metadata.deletion_timestamp]
+    if len(running) != 1:
+        raise RuntimeError(f"expected one running fake-gpu pod on {node}, found {[p.metadata.name for p in pods]}")
+    return str(running[0])
+
+
+def restart_driver(kube: Clients, node: str, timeout: float = 90) -> tuple[str, float]:
+    """Delete the node's driver pod and wait for its replacement to register with the kubelet;
+    returns the new pod's name and the seconds taken."""
+    old = driver_pod(kube, node)
+    kube.core.delete_namespaced_pod(old, NAMESPACE)
+
+    def replaced() -> tuple[bool, str]:
+        new = driver_pod(kube, node)
+        registered = new != old and "registered with the kubelet" in kube.core.read_namespaced_pod_log(new, NAMESPACE)
+        return registered, f"driver pod {new} ({'registered' if registered else 'not registered yet'})"
+
+    seconds = wait_until(replaced, timeout, f"fake-gpu on {node} restarted and registered", interval=1)
+    return driver_pod(kube, node), seconds

@@ -1,0 +1,88 @@
+"""DRA with the fake topology driver: the real scheduler allocates GPUs and NICs as the claims'
+constraints say (NVLink clique, NUMA node, PCIe root), and refuses a claim no node can satisfy.
+
+Negative controls: tests/cluster/test_dra_negative.py.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from kubernetes import utils
+
+from harness.checks.dra import check_aligned, check_env_matches, check_stays_pending, placement_env, wait_allocated
+from harness.cluster.testbed import TestbedCluster
+from harness.dra import install_fake_gpu
+from harness.dra.claims import NUMA, NVLINK_CLIQUE, Claim, claim_pod, gpu_index_is
+from harness.kube.client import Clients
+from harness.kube.namespaces import scratch_namespace
+from harness.kube.pods import wait_ready
+
+pytestmark = pytest.mark.dra
+PCIE_ROOT = "resource.kubernetes.io/pcieRoot"
+NOT_GPU_1 = f"!({gpu_index_is(1)})"
+
+
+@pytest.fixture(scope="module")
+def namespace(kube: Clients, testbed: TestbedCluster) -> Iterator[str]:
+    install_fake_gpu(testbed)
+    with scratch_namespace(kube.core, "dra") as ns:
+        yield ns
+
+
+def most_gpus_on_one_numa(testbed: TestbedCluster) -> int:
+    return max(
+        sum(sw.gpus for sw in numa) for w in testbed.spec.workers if w.hardware for numa in w.hardware.numa_nodes
+    )
+
+
+def submit(kube: Clients, namespace: str, claim: Claim, node: str | None = None) -> tuple[str, str]:
+    utils.create_from_dict(kube.api, claim.obj(), namespace=namespace)
+    pod = claim_pod(f"{claim.name}-pod", claim.name, node)
+    kube.core.create_namespaced_pod(namespace, pod)
+    return claim.name, pod["metadata"]["name"]
+
+
+def test_two_gpus_in_one_nvlink_clique(kube: Clients, testbed: TestbedCluster, namespace: str) -> None:
+    node = testbed.spec.workers[0].name
+    claim, pod = submit(kube, namespace, Claim("clique").gpus(2).match(NVLINK_CLIQUE), node)
+    devices, _ = wait_allocated(kube, namespace, claim, pod)
+    assert [d.request for d in devices] == ["gpu", "gpu"]
+    check_aligned(devices, NVLINK_CLIQUE)
+
+
+def test_gpu_and_nic_on_one_numa_node(kube: Clients, testbed: TestbedCluster, namespace: str) -> None:
+    # GPU 2 is on NUMA 1: a first-fit NIC (nic-0, NUMA 0) would be misaligned; the constraint must
+    # make the scheduler pick NUMA 1's NIC.
+    node = testbed.spec.workers[0].name
+    claim = Claim("numa").gpus(1, gpu_index_is(2)).nics(1).match(NUMA)
+    claim_name, pod = submit(kube, namespace, claim, node)
+    devices, _ = wait_allocated(kube, namespace, claim_name, pod)
+    check_aligned(devices, NUMA)
+
+
+def test_gpus_under_one_pcie_root(kube: Clients, testbed: TestbedCluster, namespace: str) -> None:
+    # Without GPU 1, first fit takes GPUs 0 and 2 (two switches); the constraint must give 2 and 3.
+    node = testbed.spec.workers[-1].name
+    claim = Claim("pcie").gpus(2, NOT_GPU_1).match(PCIE_ROOT)
+    claim_name, pod = submit(kube, namespace, claim, node)
+    devices, _ = wait_allocated(kube, namespace, claim_name, pod)
+    check_aligned(devices, PCIE_ROOT)
+
+
+def test_pod_with_a_claim_runs_with_its_devices_in_env(kube: Clients, testbed: TestbedCluster, namespace: str) -> None:
+    node = testbed.spec.workers[-1]
+    started = time.monotonic()
+    claim_name, pod = submit(kube, namespace, Claim("env").gpus(2).nics(1).match(NUMA), node.name)
+    devices, _ = wait_allocated(kube, namespace, claim_name, pod)
+    wait_ready(kube.core, namespace, [pod], timeout=90)
+    print(f"pod with a GPU+NIC claim: created -> Ready in {time.monotonic() - started:.1f} s")
+    check_env_matches(devices, placement_env(kube, namespace, pod), node.rack)
+
+
+def test_unsatisfiable_claim_stays_pending_with_reason(kube: Clients, testbed: TestbedCluster, namespace: str) -> None:
+    claim, pod = submit(kube, namespace, Claim("too-many").gpus(most_gpus_on_one_numa(testbed) + 1).match(NUMA))
+    reason = check_stays_pending(kube, namespace, claim, pod)
+    assert "cannot allocate all claims" in reason, reason
