@@ -13,7 +13,7 @@ from harness.checks import CheckFailed
 from harness.checks.dra import check_aligned, check_env_matches, check_stays_pending, placement_env, wait_allocated
 from harness.cluster.testbed import TestbedCluster
 from harness.dra import DriverFigures, install_fake_gpu
-from harness.dra.claims import NUMA, Claim, claim_pod, gpu_index_is
+from harness.dra.claims import NUMA, NVLINK_CLIQUE, Claim, claim_pod, gpu_index_is
 from harness.dra.install import NAMESPACE
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
@@ -59,6 +59,16 @@ def test_pcie_check_fails_without_the_constraint(kube: Clients, testbed: Testbed
     devices, _ = wait_allocated(kube, namespace, claim, pod)
     with pytest.raises(CheckFailed, match="not aligned"):
         check_aligned(devices, PCIE_ROOT)
+
+
+def test_nvlink_check_fails_without_the_constraint(kube: Clients, testbed: TestbedCluster, namespace: str) -> None:
+    # Without GPU 1 (and whatever this module already holds on the node), first fit takes GPU 0 and
+    # one of GPUs 2-3: two cliques on the default profile ([[0, 1], [2, 3]]).
+    not_gpu_1 = f"!({gpu_index_is(1)})"
+    claim, pod = submit(kube, namespace, Claim("clique-free").gpus(2, not_gpu_1), testbed.spec.workers[0].name)
+    devices, _ = wait_allocated(kube, namespace, claim, pod)
+    with pytest.raises(CheckFailed, match="not aligned"):
+        check_aligned(devices, NVLINK_CLIQUE)
 
 
 def test_pending_check_fails_on_a_satisfiable_claim(kube: Clients, testbed: TestbedCluster, namespace: str) -> None:
