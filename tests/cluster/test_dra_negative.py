@@ -69,6 +69,25 @@ def test_nvlink_check_fails_without_the_constraint(kube: Clients, testbed: Testb
     devices, _ = wait_allocated(kube, namespace, claim, pod)
     with pytest.raises(CheckFailed, match="not aligned"):
         check_aligned(devices, NVLINK_CLIQUE)
+    release(kube, namespace, claim, pod)  # the node's GPUs are needed by the tests after this one
+
+
+def release(kube: Clients, namespace: str, claim: str, pod: str) -> None:
+    """Delete a pod and its claim and wait until the claim (and so its devices) is gone."""
+    kube.core.delete_namespaced_pod(pod, namespace, grace_period_seconds=0)
+    claims = client.CustomObjectsApi(kube.api)
+    claims.delete_namespaced_custom_object("resource.k8s.io", "v1", namespace, "resourceclaims", claim)
+
+    def gone() -> tuple[bool, str]:
+        try:
+            claims.get_namespaced_custom_object("resource.k8s.io", "v1", namespace, "resourceclaims", claim)
+        except client.exceptions.ApiException as e:
+            if e.status == 404:
+                return True, "deleted"
+            raise
+        return False, "claim still present"
+
+    wait_until(gone, 60, f"claim {namespace}/{claim} released", interval=1)
 
 
 def test_pending_check_fails_on_a_satisfiable_claim(kube: Clients, testbed: TestbedCluster, namespace: str) -> None:
