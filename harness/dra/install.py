@@ -7,7 +7,6 @@ The inventory ConfigMap is rendered from the testbed spec, so the slices say wha
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import time
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from harness.stack.component import diagnostics
 from harness.stack.install import apply
 from harness.stack.render import Object, parse
 from harness.supply import gobuild, rootfs
-from harness.supply.images import DockerImage, build_image
+from harness.supply.images import DockerImage, build_image, package_sources
 from harness.supply.source import recipes
 
 NAMESPACE = "fake-gpu"
@@ -56,21 +55,12 @@ def fake_gpu_image() -> str:
     return image
 
 
-def _sources() -> dict[str, Path | str]:
-    spec = importlib.util.find_spec("fake_gpu")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the fake_gpu package is not installed: `pip install ./fake-gpu` (tox does this)")
-    package = Path(next(iter(spec.submodule_search_locations)))
-    files = sorted([*package.rglob("*.py"), *package.rglob("*.yaml")])
-    return {f"fake_gpu/{f.relative_to(package)}": f.read_text() for f in files}
-
-
 def build_fake_gpu() -> str:
     """Build (or find cached) the image; returns its content-tagged name (`<pinned>-<input key>`),
     which the DaemonSet runs: nodes cache images by tag, so a changed driver needs a new tag."""
     v = versions.pinned()
     base = rootfs.image("fake-gpu-base", v["debian"], tuple(v["fake_gpu"]["debian_packages"]))
-    files = _sources()
+    files = package_sources("fake_gpu", "pip install ./fake-gpu", ("*.py", "*.yaml"))
     for rel in protos.SOURCES.values():
         files[f"kubelet/{rel}"] = kubelet_module() / rel
     image = DockerImage((fake_gpu_image(),), recipes() / "fake-gpu", files, {"BASE": base})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import tempfile
 import time
@@ -26,6 +27,19 @@ class DockerImage:
             path: file_digest(src) if isinstance(src, Path) else digest(src) for path, src in sorted(self.files.items())
         }
         return digest({"recipe": file_digest(self.recipe), "files": files, "args": self.build_args})
+
+
+def package_sources(package: str, install_hint: str, patterns: tuple[str, ...] = ("*.py",)) -> dict[str, Path | str]:
+    """An installed Python package's files as text, keyed by their path in a build context.
+
+    Our own images copy their package from where it is installed, so a wheel-installed harness
+    builds them too (no __pycache__, nothing from the working tree)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"the {package} package is not installed: `{install_hint}` (tox does this)")
+    root = Path(next(iter(spec.submodule_search_locations)))
+    files = sorted(f for pattern in patterns for f in root.rglob(pattern))
+    return {f"{package}/{f.relative_to(root)}": f.read_text() for f in files}
 
 
 def build_image(image: DockerImage) -> list[str]:

@@ -6,27 +6,15 @@ tox and the dev extras install), so a wheel-installed harness finds it too.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 from harness import versions
 from harness.supply import rootfs
-from harness.supply.images import DockerImage, build_image
+from harness.supply.images import DockerImage, build_image, package_sources
 from harness.supply.source import recipes
 
 
 def mock_vllm_image() -> str:
     image: str = versions.pinned()["mock_vllm"]["image"]
     return image
-
-
-def mock_vllm_sources() -> dict[str, Path | str]:
-    """The package's modules as text, keyed by their path in the build context (no __pycache__)."""
-    spec = importlib.util.find_spec("mock_vllm")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the mock_vllm package is not installed: `pip install ./workloads` (tox does this)")
-    package = Path(next(iter(spec.submodule_search_locations)))
-    return {f"mock_vllm/{f.relative_to(package)}": f.read_text() for f in sorted(package.rglob("*.py"))}
 
 
 def build_mock_vllm() -> str:
@@ -36,7 +24,7 @@ def build_mock_vllm() -> str:
     image = DockerImage(
         names=(mock_vllm_image(),),
         recipe=recipes() / "mock-vllm",
-        files=mock_vllm_sources(),
+        files=package_sources("mock_vllm", "pip install ./workloads"),
         build_args={"BASE": base},
     )
     return build_image(image)[0]
