@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from types import FrameType
@@ -18,6 +18,8 @@ import pytest
 
 from harness.cluster.testbed import Options, TestbedCluster
 from harness.kube.client import Clients
+from harness.report.record import NOT_APPLICABLE, CheckRecord
+from harness.report.results import write_results
 from harness.spec import SpecError, Testbed, load_spec
 from harness.stack import StackFigures, install_stack
 from harness.supply import Mode
@@ -81,6 +83,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 SPEC = pytest.StashKey[Testbed]()
 RUN_DIR = pytest.StashKey[Path]()
+RECORDS = pytest.StashKey[list[CheckRecord]]()
+ITEM_RECORD = pytest.StashKey[CheckRecord]()
 FIGURES = pytest.StashKey[str]()
 STACK_FIGURES = pytest.StashKey[str]()
 
@@ -159,3 +163,52 @@ def stack(request: pytest.FixtureRequest, testbed: TestbedCluster) -> StackFigur
         figures = install_stack(testbed)
     request.config.stash[STACK_FIGURES] = figures.summary()
     return figures
+
+
+@pytest.fixture
+def record(request: pytest.FixtureRequest, tmp_path: Path) -> CheckRecord:
+    """This check's record for the report (harness/report/record.py): figures, evidence, load."""
+    item = request.node
+    area = next((m.name for m in item.iter_markers() if m.name in MARKERS and m.name != "disruptive"), "other")
+    doc = (getattr(getattr(item, "function", None), "__doc__", None) or "").strip()
+    rec = CheckRecord(nodeid=item.nodeid, area=area, check=doc.splitlines()[0] if doc else item.name)
+    run_dir = request.config.stash.get(RUN_DIR, None)
+    rec.dir = run_dir / "checks" / _safe(item.nodeid) if run_dir else tmp_path
+    rec.dir.mkdir(parents=True, exist_ok=True)
+    item.stash[ITEM_RECORD] = rec
+    request.config.stash.setdefault(RECORDS, []).append(rec)
+    return rec
+
+
+def _safe(nodeid: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in nodeid.replace("::", "__"))[:150]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    rec = item.stash.get(ITEM_RECORD, None)
+    if rec is None:
+        return report
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        rec.finished = time.time()
+        if report.skipped:
+            reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+            rec.verdict, rec.reason = "not_applicable", reason.removeprefix("Skipped: ").removeprefix(NOT_APPLICABLE)
+        elif report.failed:
+            rec.verdict = "failed" if report.when == "call" else "error"
+            rec.reason = call.excinfo.exconly() if call.excinfo else str(report.longrepr)
+        else:
+            rec.verdict, rec.reason = "passed", ""
+    elif report.when == "teardown" and report.failed and rec.verdict == "passed":
+        rec.verdict = "error"
+        rec.reason = call.excinfo.exconly() if call.excinfo else str(report.longrepr)
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    run_dir = session.config.stash.get(RUN_DIR, None)
+    if run_dir:
+        write_results(run_dir, session.config.stash.get(RECORDS, []))

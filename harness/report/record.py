@@ -1,0 +1,125 @@
+"""What a check records for the report: figures, time series, evidence, events, placement, load.
+
+A suite test asks for the `record` fixture and fills it while it runs; the plugin stores the verdict
+(passed / failed / not applicable) when the test ends, and the report (harness/report) writes every
+record into results.json. Keep values JSON-serialisable: numbers, strings, lists, dicts.
+
+    def test_group_restarts_whole(record, ...):
+        record.figure("group_restart", 12.4, "s")
+        record.series("pods_bound", [(0.0, 0), (1.5, 2)], unit="pods", group="vllm-0")
+        record.event("worker killed", at=time.time())
+        record.evidence("group vllm-0: 4/4 pod UIDs changed")
+        record.load(result, out_dir)             # a harness.load LoadResult and its output folder
+        record.placement(group="vllm-0", rack="rack-1", node="llmc-worker", numa=0, devices=["gpu-0"])
+
+A check that cannot apply to this cluster calls `record.not_applicable("why")`, which ends the test
+as skipped with that reason and verdict "not_applicable". Use it only where the cluster genuinely
+lacks the feature; a missing testbed is an error, never "not applicable".
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pytest
+
+from harness.load.results import LoadResult
+
+NOT_APPLICABLE = "not applicable: "
+
+
+@dataclass
+class Figure:
+    value: float
+    unit: str
+    note: str = ""
+
+
+@dataclass
+class Series:
+    unit: str
+    points: list[tuple[float, float]]  # (epoch seconds, value)
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Event:
+    label: str
+    at: float  # epoch seconds
+
+
+@dataclass
+class Placement:
+    group: str
+    rack: str
+    node: str
+    numa: int | None = None
+    devices: list[str] = field(default_factory=list)
+    pod: str = ""
+
+
+@dataclass
+class LoadRecord:
+    out: str  # folder with results.json, requests.jsonl and the Locust CSVs
+    summary: dict[str, Any]  # LoadResult.to_json()
+
+
+@dataclass
+class CheckRecord:
+    nodeid: str
+    area: str  # the suite marker: smoke, gang, restart, topology, ...
+    check: str  # what the check asserts: the test's docstring's first line, else its name
+    started: float = field(default_factory=time.time)
+    finished: float | None = None
+    verdict: str = "not_run"  # passed | failed | not_applicable | error | not_run
+    reason: str = ""  # the failure message or the not-applicable reason
+    figures: dict[str, Figure] = field(default_factory=dict)
+    timeseries: dict[str, Series] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+    observations: list[str] = field(default_factory=list)  # the evidence, one line each
+    placements: list[Placement] = field(default_factory=list)
+    loads: dict[str, LoadRecord] = field(default_factory=dict)
+    diagnostics: str | None = None  # folder of the diagnostics bundle, for failed checks
+    dir: Path = field(default=Path("."), repr=False)  # this check's own folder: Locust output, dumps
+
+    def load_dir(self, name: str = "load") -> Path:
+        """A fresh folder for one load run's output (pass it to harness.load.run/background)."""
+        out = self.dir / name
+        out.mkdir(parents=True, exist_ok=True)
+        return out
+
+    def figure(self, name: str, value: float, unit: str, note: str = "") -> None:
+        self.figures[name] = Figure(float(value), unit, note)
+
+    def series(self, name: str, points: list[tuple[float, float]], unit: str, **labels: str) -> None:
+        self.timeseries[name] = Series(unit, [(float(t), float(v)) for t, v in points], dict(labels))
+
+    def event(self, label: str, at: float | None = None) -> None:
+        self.events.append(Event(label, time.time() if at is None else at))
+
+    def evidence(self, text: str) -> None:
+        self.observations.append(text)
+
+    def placement(
+        self, group: str, rack: str, node: str, numa: int | None = None, devices: list[str] | None = None, pod: str = ""
+    ) -> None:
+        self.placements.append(Placement(group, rack, node, numa, list(devices or []), pod))
+
+    def load(self, result: LoadResult, out: Path, name: str = "load") -> None:
+        self.loads[name] = LoadRecord(str(out), result.to_json())
+        for mark in result.marks:
+            self.event(mark.label, mark.at)
+
+    def not_applicable(self, reason: str) -> NoReturn:
+        self.verdict = "not_applicable"
+        self.reason = reason
+        pytest.skip(NOT_APPLICABLE + reason)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["evidence"] = data.pop("observations")
+        data["dir"] = str(self.dir)
+        return data
