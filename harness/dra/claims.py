@@ -40,15 +40,29 @@ class Claim:
         self.constraints.append({"matchAttribute": attribute})
         return self
 
-    def obj(self) -> dict[str, Any]:
+    def spec(self) -> dict[str, Any]:
         devices: dict[str, Any] = {"requests": self.requests}
         if self.constraints:
             devices["constraints"] = self.constraints
+        return {"devices": devices}
+
+    def obj(self) -> dict[str, Any]:
         return {
             "apiVersion": "resource.k8s.io/v1",
             "kind": "ResourceClaim",
             "metadata": {"name": self.name},
-            "spec": {"devices": devices},
+            "spec": self.spec(),
+        }
+
+    def template(self) -> dict[str, Any]:
+        """A ResourceClaimTemplate named like the claim: every pod that names it gets its own claim
+        (the way each member of an LWS group gets its devices), e.g. with
+        Engine(resource_claims=({"name": "gpu", "resourceClaimTemplateName": claim.name},))."""
+        return {
+            "apiVersion": "resource.k8s.io/v1",
+            "kind": "ResourceClaimTemplate",
+            "metadata": {"name": self.name},
+            "spec": {"spec": self.spec()},
         }
 
 
