@@ -59,13 +59,22 @@ def main(argv: list[str] | None = None) -> int:
     delete = cluster.add_parser("delete", help="delete a testbed (cluster, registry, network)")
     delete.add_argument("file")
 
+    discover = sub.add_parser("discover", help="an existing cluster's topology and installed components (read-only)")
+    discover.add_argument("--kubeconfig", help="kubeconfig file (default: kubectl's)")
+    discover.add_argument("--context", help="context to read (default: the kubeconfig's current one)")
+
     from harness.stack import cli as stack_cli
 
     stack_cli.add_commands(sub)
     COMMANDS.update(stack_cli.COMMANDS)
 
+    from harness.report import cli as report_cli
+
+    report_cli.add_commands(sub)
+    COMMANDS.update(report_cli.COMMANDS)
+
     args = parser.parse_args(argv)
-    if args.area == "load":
+    if args.area in ("load", "discover"):
         args.command = "run"
     # SIGTERM cleans up like Ctrl-C: half-made testbeds are removed on the way out.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -174,6 +183,21 @@ def _load(args: argparse.Namespace) -> int:
     return 0 if result.requests else 1
 
 
+def _discover(args: argparse.Namespace) -> int:
+    from harness.cluster.existing import ContextError, ExistingCluster, resolve
+
+    try:
+        cluster = ExistingCluster(resolve(args.kubeconfig, args.context))
+    except ContextError as e:
+        print(e, file=sys.stderr)
+        return 2
+    try:
+        print(cluster.discovery.describe())
+    finally:
+        cluster.close()
+    return 0
+
+
 def _cluster_create(args: argparse.Namespace) -> int:
     from harness.cluster.testbed import Options, TestbedCluster
     from harness.supply import Mode
@@ -207,6 +231,7 @@ COMMANDS = {
     ("images", "push"): _images_push,
     ("images", "list"): _images_list,
     ("load", "run"): _load,
+    ("discover", "run"): _discover,
     ("cluster", "create"): _cluster_create,
     ("cluster", "delete"): _cluster_delete,
 }

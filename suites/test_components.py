@@ -10,21 +10,27 @@ from harness.checks import components
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
 from harness.stack import StackFigures, builders
+from harness.stack.require import requires
 
 pytestmark = pytest.mark.components
 
 
 def test_stack_installed_at_pinned_versions(kube: Clients, stack: StackFigures) -> None:
+    """LWS, Kueue, KEDA and Prometheus run the pinned images and are Available."""
     components.controllers_run_pinned_images(kube)
 
 
 def test_lws_groups_have_names_labels_and_env(kube: Clients, stack: StackFigures) -> None:
+    """LWS makes whole groups with the documented names, labels and LWS_* env."""
+    requires(stack, "lws")
     with scratch_namespace(kube.core, "lws") as ns:
         components.create(kube, builders.leader_worker_set("infer", groups=2, size=3), ns)
         components.lws_groups_formed(kube, ns, "infer", groups=2, size=3)
 
 
 def test_kueue_admits_what_fits_and_holds_what_exceeds_the_quota(kube: Clients, stack: StackFigures) -> None:
+    """Kueue admits a job within the quota and holds one over it."""
+    requires(stack, "kueue")
     with components.kueue_queue(kube, cpu="1") as (ns, queue):
         components.create(kube, builders.queued_job("fits", queue, cpu="200m"), ns)
         components.create(kube, builders.queued_job("too-big", queue, cpu="2"), ns)
@@ -34,6 +40,8 @@ def test_kueue_admits_what_fits_and_holds_what_exceeds_the_quota(kube: Clients, 
 
 
 def test_kueue_admits_lws_groups_through_its_lws_integration(kube: Clients, stack: StackFigures) -> None:
+    """Kueue admits LWS groups through its LeaderWorkerSet integration."""
+    requires(stack, "kueue", "lws")
     with components.kueue_queue(kube, cpu="2") as (ns, queue):
         lws = builders.leader_worker_set("queued", groups=2, size=2)
         lws["metadata"]["labels"] = {builders.QUEUE_LABEL: queue}
@@ -43,6 +51,8 @@ def test_kueue_admits_lws_groups_through_its_lws_integration(kube: Clients, stac
 
 
 def test_keda_scales_a_target_up_on_a_metric_and_back(kube: Clients, stack: StackFigures) -> None:
+    """KEDA scales a target up on a Prometheus metric and back down."""
+    requires(stack, "keda")
     with scratch_namespace(kube.core, "keda") as ns:
         rig = components.scaling_rig(kube, ns, threshold=5, min_replicas=1, max_replicas=3)
         rig.set_metric(kube, 15)  # 15 / 5 per replica: 3 replicas
@@ -52,6 +62,8 @@ def test_keda_scales_a_target_up_on_a_metric_and_back(kube: Clients, stack: Stac
 
 
 def test_prometheus_returns_a_scraped_series(kube: Clients, stack: StackFigures) -> None:
+    """Prometheus scrapes an annotated pod and returns its series."""
+    requires(stack, "prometheus")
     with scratch_namespace(kube.core, "prom") as ns:
         components.create(kube, builders.metric_exporter("exporter", "llmc_probe_value", 42), ns)
         series = components.series_scraped(kube, f'llmc_probe_value{{namespace="{ns}"}}', timeout=90)

@@ -12,13 +12,21 @@ from collections.abc import Iterator
 import pytest
 from kubernetes import utils
 
-from harness.checks.dra import check_aligned, check_env_matches, check_stays_pending, placement_env, wait_allocated
+from harness.checks.dra import (
+    Allocated,
+    check_aligned,
+    check_env_matches,
+    check_stays_pending,
+    placement_env,
+    wait_allocated,
+)
 from harness.cluster.testbed import TestbedCluster
 from harness.dra import install_fake_gpu
 from harness.dra.claims import NUMA, NVLINK_CLIQUE, Claim, claim_pod, gpu_index_is
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
 from harness.kube.pods import wait_ready
+from harness.report.record import CheckRecord
 
 pytestmark = pytest.mark.dra
 PCIE_ROOT = "resource.kubernetes.io/pcieRoot"
@@ -45,44 +53,74 @@ def submit(kube: Clients, namespace: str, claim: Claim, node: str | None = None)
     return claim.name, pod["metadata"]["name"]
 
 
-def test_two_gpus_in_one_nvlink_clique(kube: Clients, testbed: TestbedCluster, namespace: str) -> None:
+def record_allocation(
+    record: CheckRecord, testbed: TestbedCluster, pod: str, devices: list[Allocated], s: float
+) -> None:
+    """The claim's allocation time, and where its devices are (the report's placement map)."""
+    record.figure("allocation", s, "s", note="claim and pod created -> claim allocated")
+    racks = {n.name: n.rack or "-" for n in testbed.spec.nodes}
+    for d in devices:
+        numa = d.attributes.get(NUMA)
+        record.placement(pod, racks.get(d.node, "-"), d.node, None if numa is None else int(numa), [d.device], pod)
+    record.evidence(f"{pod}: " + ", ".join(f"{d} (NUMA {d.attributes.get(NUMA)})" for d in devices))
+
+
+def test_two_gpus_in_one_nvlink_clique(
+    kube: Clients, testbed: TestbedCluster, namespace: str, record: CheckRecord
+) -> None:
+    """Two GPUs asked for in one NVLink clique are allocated in one clique"""
     node = testbed.spec.workers[0].name
     claim, pod = submit(kube, namespace, Claim("clique").gpus(2).match(NVLINK_CLIQUE), node)
-    devices, _ = wait_allocated(kube, namespace, claim, pod)
+    devices, seconds = wait_allocated(kube, namespace, claim, pod)
+    record_allocation(record, testbed, pod, devices, seconds)
     assert [d.request for d in devices] == ["gpu", "gpu"]
     check_aligned(devices, NVLINK_CLIQUE)
 
 
-def test_gpu_and_nic_on_one_numa_node(kube: Clients, testbed: TestbedCluster, namespace: str) -> None:
+def test_gpu_and_nic_on_one_numa_node(
+    kube: Clients, testbed: TestbedCluster, namespace: str, record: CheckRecord
+) -> None:
+    """A GPU and a NIC asked for on one NUMA node are allocated on one NUMA node"""
     # GPU 2 is on NUMA 1: a first-fit NIC (nic-0, NUMA 0) would be misaligned; the constraint must
     # make the scheduler pick NUMA 1's NIC.
     node = testbed.spec.workers[0].name
     claim = Claim("numa").gpus(1, gpu_index_is(2)).nics(1).match(NUMA)
     claim_name, pod = submit(kube, namespace, claim, node)
-    devices, _ = wait_allocated(kube, namespace, claim_name, pod)
+    devices, seconds = wait_allocated(kube, namespace, claim_name, pod)
+    record_allocation(record, testbed, pod, devices, seconds)
     check_aligned(devices, NUMA)
 
 
-def test_gpus_under_one_pcie_root(kube: Clients, testbed: TestbedCluster, namespace: str) -> None:
+def test_gpus_under_one_pcie_root(kube: Clients, testbed: TestbedCluster, namespace: str, record: CheckRecord) -> None:
+    """Two GPUs asked for under one PCIe root are allocated under one PCIe root"""
     # Without GPU 1, first fit takes GPUs 0 and 2 (two switches); the constraint must give 2 and 3.
     node = testbed.spec.workers[-1].name
     claim = Claim("pcie").gpus(2, NOT_GPU_1).match(PCIE_ROOT)
     claim_name, pod = submit(kube, namespace, claim, node)
-    devices, _ = wait_allocated(kube, namespace, claim_name, pod)
+    devices, seconds = wait_allocated(kube, namespace, claim_name, pod)
+    record_allocation(record, testbed, pod, devices, seconds)
     check_aligned(devices, PCIE_ROOT)
 
 
-def test_pod_with_a_claim_runs_with_its_devices_in_env(kube: Clients, testbed: TestbedCluster, namespace: str) -> None:
+def test_pod_with_a_claim_runs_with_its_devices_in_env(
+    kube: Clients, testbed: TestbedCluster, namespace: str, record: CheckRecord
+) -> None:
+    """A pod with a GPU+NIC claim starts, and its environment names exactly the devices allocated"""
     node = testbed.spec.workers[-1]
     started = time.monotonic()
     claim_name, pod = submit(kube, namespace, Claim("env").gpus(2).nics(1).match(NUMA), node.name)
-    devices, _ = wait_allocated(kube, namespace, claim_name, pod)
+    devices, seconds = wait_allocated(kube, namespace, claim_name, pod)
+    record_allocation(record, testbed, pod, devices, seconds)
     wait_ready(kube.core, namespace, [pod], timeout=90)
-    print(f"pod with a GPU+NIC claim: created -> Ready in {time.monotonic() - started:.1f} s")
+    record.figure("pod_ready", time.monotonic() - started, "s", note="pod with a GPU+NIC claim: created -> Ready")
     check_env_matches(devices, placement_env(kube, namespace, pod), node.rack)
 
 
-def test_unsatisfiable_claim_stays_pending_with_reason(kube: Clients, testbed: TestbedCluster, namespace: str) -> None:
+def test_unsatisfiable_claim_stays_pending_with_reason(
+    kube: Clients, testbed: TestbedCluster, namespace: str, record: CheckRecord
+) -> None:
+    """A claim no node can satisfy stays pending, and the scheduler says why"""
     claim, pod = submit(kube, namespace, Claim("too-many").gpus(most_gpus_on_one_numa(testbed) + 1).match(NUMA))
     reason = check_stays_pending(kube, namespace, claim, pod)
     assert "cannot allocate all claims" in reason, reason
+    record.evidence(f"pod {pod}: {reason}")

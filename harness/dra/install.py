@@ -14,12 +14,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol, cast
 
+import pytest
 from fake_gpu import inventory, protos, slices
 from kubernetes import client
 
 from harness import versions
 from harness.kube.client import Clients
 from harness.kube.waits import WaitTimeout, wait_until
+from harness.report.record import NOT_APPLICABLE
 from harness.spec import Testbed
 from harness.stack.component import diagnostics
 from harness.stack.install import apply
@@ -116,6 +118,14 @@ def published(kube: Clients) -> dict[str, dict[str, Any]]:
 
 
 def install_fake_gpu(target: Target, timeout: float = 180) -> DriverFigures:
+    if getattr(target, "discovery", None) is not None:
+        # An existing cluster (harness/cluster/existing.py): its nodes are the user's, with their own
+        # devices and drivers. Putting a fake driver on them would be wrong, so the checks that need
+        # ours are not applicable there.
+        pytest.skip(
+            NOT_APPLICABLE + "needs the harness's fake GPU driver, which is installed only on testbeds the "
+            "harness creates (existing cluster: not installed on the user's nodes)"
+        )
     started = time.monotonic()
     image = build_fake_gpu()
     target.load_images([image])

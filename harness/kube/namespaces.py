@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from kubernetes import client
@@ -12,14 +12,24 @@ from kubernetes.client.exceptions import ApiException
 from harness.kube.waits import wait_until
 
 OWNER_LABEL = "llm-conformance.io/owned"
+# Which harness run made it: the run's safety net (harness/cluster/existing.py) removes only its own.
+RUN_LABEL = "llm-conformance.io/run"
+RUN_ID = secrets.token_hex(4)
+# Called with a scratch namespace's name when the code inside it raised, before the namespace is
+# deleted: the report (harness/report/session.py) saves its pods' logs for the failed check.
+FAILURE_HOOKS: list[Callable[[str], None]] = []
 
 
 @contextmanager
 def scratch_namespace(core: client.CoreV1Api, prefix: str, timeout: float = 120) -> Iterator[str]:
     name = f"llmc-{prefix}-{secrets.token_hex(3)}"
-    core.create_namespace({"metadata": {"name": name, "labels": {OWNER_LABEL: "true"}}})
+    core.create_namespace({"metadata": {"name": name, "labels": {OWNER_LABEL: "true", RUN_LABEL: RUN_ID}}})
     try:
         yield name
+    except BaseException:
+        for hook in FAILURE_HOOKS:
+            hook(name)
+        raise
     finally:
         core.delete_namespace(name)
 

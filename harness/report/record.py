@@ -83,6 +83,7 @@ class CheckRecord:
     placements: list[Placement] = field(default_factory=list)
     loads: dict[str, LoadRecord] = field(default_factory=dict)
     diagnostics: str | None = None  # folder of the diagnostics bundle, for failed checks
+    disruptive: bool = False  # marked @pytest.mark.disruptive
     dir: Path = field(default=Path("."), repr=False)  # this check's own folder: Locust output, dumps
 
     def load_dir(self, name: str = "load") -> Path:
@@ -121,5 +122,6 @@ class CheckRecord:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["evidence"] = data.pop("observations")
+        data["series"] = data.pop("timeseries")
         data["dir"] = str(self.dir)
         return data

@@ -84,9 +84,14 @@ class Node:
     rack: str | None
     hardware: HardwareProfile | None
     labels: dict[str, str] = field(default_factory=dict)
+    # Read off a cluster the harness did not create (harness/cluster/discover.py): `labels` are the
+    # node's own, and the harness sets none.
+    discovered: bool = False
 
     def all_labels(self) -> dict[str, str]:
         labels = dict(self.labels)
+        if self.discovered:
+            return labels
         if self.zone:
             labels[ZONE_LABEL] = self.zone
         if self.rack:

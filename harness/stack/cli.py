@@ -11,7 +11,9 @@ from harness.supply import Mode
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     stack = sub.add_parser("stack", help="the orchestration stack").add_subparsers(dest="command", required=True)
     install = stack.add_parser("install", help="install LWS, Kueue, KEDA, Prometheus on a running testbed")
-    install.add_argument("file", help="testbed spec of a running cluster (`harness cluster create FILE`)")
+    install.add_argument("file", nargs="?", help="testbed spec of a running cluster (`harness cluster create FILE`)")
+    install.add_argument("--kubeconfig", help="or an existing cluster: its kubeconfig (installs only what is missing)")
+    install.add_argument("--context", help="the kubeconfig's context (default: its current one)")
     install.add_argument("--image-mode", choices=[m.value for m in Mode])
     objects = stack.add_parser(
         "objects", help="`component kind namespace/name` of every object, to compare the two modes"
@@ -35,7 +37,13 @@ def install(args: argparse.Namespace) -> int:
     from harness.spec import load_spec
     from harness.stack import install_stack
 
-    options = Options(mode=Mode(args.image_mode) if args.image_mode else None, reuse=True, keep=True)
+    mode = Mode(args.image_mode) if args.image_mode else None
+    if args.kubeconfig or args.context:
+        return _install_existing(args, mode)
+    if not args.file:
+        print("harness stack install: give a testbed spec FILE, or --kubeconfig/--context", file=sys.stderr)
+        return 2
+    options = Options(mode=mode, reuse=True, keep=True)
     cluster = TestbedCluster(load_spec(args.file), options)
     cluster.start()
     try:
@@ -46,6 +54,25 @@ def install(args: argparse.Namespace) -> int:
     print(figures.summary())
     for container, mib in sorted(figures.memory_mib.items()):
         print(f"{container}: {mib:.0f} MiB")
+    return 0
+
+
+def _install_existing(args: argparse.Namespace, mode: Mode | None) -> int:
+    from harness.cluster.existing import ContextError, ExistingCluster, ensure_stack, resolve
+
+    try:
+        cluster = ExistingCluster(resolve(args.kubeconfig, args.context), mode)
+    except ContextError as e:
+        print(e, file=sys.stderr)
+        return 2
+    try:
+        figures = ensure_stack(cluster, allow_install=True)
+    except RuntimeError as e:
+        print(e, file=sys.stderr)
+        return 1
+    finally:
+        cluster.close()
+    print(figures.summary())
     return 0
 
 

@@ -145,5 +145,5 @@ def diagnostics(kube: Clients, namespace: str, log_lines: int = 20) -> str:
             except ApiException as e:
                 log = f"(no log: {e.reason})"
             lines.append(f"--- log {pod.metadata.name}/{container.name}")
-            lines += [f"  {line}" for line in log.splitlines()]
+            lines += [f"  {line}" for line in (log or "").splitlines()]
     return "\n".join(lines)

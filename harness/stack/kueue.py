@@ -28,6 +28,10 @@ CONFIG_KEY = "controller_manager_config.yaml"
 LWS_FRAMEWORK = "leaderworkerset.x-k8s.io/leaderworkerset"
 DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$")
 CONFIG_ANNOTATION = "llm-conformance.io/kueue-config"
+# The quota name DRA GPU requests count against (KueueDRAIntegration, beta and on in v0.19): a
+# ClusterQueue with a nominalQuota on it admits groups by the fake GPUs their claims ask for.
+GPU_RESOURCE = "llm-conformance.io/gpu"
+GPU_DEVICE_CLASS = "gpu.llm-conformance.io"  # fake_gpu.slices.GPU_CLASS
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,8 @@ def configure(objs: list[Object], options: KueueOptions) -> list[Object]:
         config["waitForPodsReady"] = {"timeout": options.wait_for_pods_ready, "blockAdmission": True}
     else:
         config.pop("waitForPodsReady", None)
+    mappings = [{"name": GPU_RESOURCE, "deviceClassNames": [GPU_DEVICE_CLASS]}]
+    config.setdefault("resources", {})["deviceClassMappings"] = mappings
     config_map["data"][CONFIG_KEY] = yaml.safe_dump(config, sort_keys=False)
 
     deployment = _find(objs, "Deployment", "kueue-controller-manager")

@@ -11,10 +11,19 @@ from harness.supply.cache import Step, log
 MIRROR = "http://deb.debian.org/debian"
 
 
+def _step(name: str, suite: str, packages: tuple[str, ...]) -> Step:
+    return Step(f"rootfs-{name}", {"suite": suite, "packages": sorted(packages), "mirror": MIRROR})
+
+
+def image_name(name: str, suite: str, packages: tuple[str, ...]) -> str:
+    """The name image() gives this base, without building it."""
+    return f"llm-conformance.local/{name}:{_step(name, suite, packages).key}"
+
+
 def image(name: str, suite: str, packages: tuple[str, ...]) -> str:
     """A base image from a minimal Debian `suite` with `packages`; returns its (local) name."""
-    step = Step(f"rootfs-{name}", {"suite": suite, "packages": sorted(packages), "mirror": MIRROR})
-    tag = f"llm-conformance.local/{name}:{step.key}"
+    step = _step(name, suite, packages)
+    tag = image_name(name, suite, packages)
     if docker_cli.image_exists(tag):
         return tag
     tarball = step.output / "rootfs.tar"

@@ -28,7 +28,7 @@ def test_lws_has_groups_of_size_with_the_engine_in_both_templates() -> None:
     assert template["size"] == 2 and template["restartPolicy"] == "None"
     for role in ("leaderTemplate", "workerTemplate"):
         container = template[role]["spec"]["containers"][0]
-        assert container["image"] == "llm-conformance.local/mock-vllm:0.1.0"
+        assert container["image"].startswith("llm-conformance.local/mock-vllm:0.1.0-")
         assert container["readinessProbe"]["httpGet"] == {"path": "/health", "port": 8000}
     with pytest.raises(ValueError, match="size must be"):
         mock_vllm_lws("mock", size=0)
@@ -77,5 +77,6 @@ def test_leader_service_selects_leaders_only() -> None:
     assert service["type"] == "NodePort" and service["ports"][0]["nodePort"] == 30080
 
 
-def test_image_tag_is_the_package_version() -> None:
-    assert mock_vllm_image() == f"llm-conformance.local/mock-vllm:{mock_vllm.__version__}"
+def test_image_tag_is_the_package_version_and_content_key() -> None:
+    version, key = mock_vllm_image().removeprefix("llm-conformance.local/mock-vllm:").split("-")
+    assert version == mock_vllm.__version__ and len(key) == 12

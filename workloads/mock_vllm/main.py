@@ -43,6 +43,10 @@ async def serve(server: Server) -> int:
                  server.engine.in_flight, config.shutdown_timeout)  # fmt: skip
         server.draining = True
         server.metrics.draining.set(1)
+        # As vLLM's server (uvicorn) does: keep-alive connections close once their current response is
+        # done, so clients reconnect through the Service to a pod that is not draining.
+        if runner.server is not None:
+            runner.server.pre_shutdown()
         stop.set()
 
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -1,0 +1,86 @@
+"""summary.md: the run in a few lines of Markdown, fit for a PR comment or a nightly mail.
+
+The profile and the failures come first and stay short; the full verdict table and the figures sit in
+a collapsed <details> block (GitHub renders it; plain Markdown readers still see it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from harness.report.schema import VERDICTS
+
+ICONS = {"passed": "✅", "failed": "❌", "error": "💥", "not_applicable": "⚪", "not_run": "⏸"}
+NAMES = {"not_applicable": "not applicable", "not_run": "not run"}
+
+
+def render(data: dict[str, Any]) -> str:
+    total = data["profile"]["total"]
+    env = data["environment"]
+    testbed = data.get("testbed")
+    counts = ", ".join(f"{total[v]} {NAMES.get(v, v)}" for v in VERDICTS if total[v] or v in ("passed", "failed"))
+    lines = [f"## Conformance run {data['run']['id']}: {counts}", ""]
+    kubernetes = env.get("kubernetes_server") or (testbed or {}).get("kubernetes")
+    setup = [f"Kubernetes {kubernetes}" if kubernetes else "no cluster used"]
+    if testbed:
+        workers = [n for n in testbed["nodes"] if n["role"] == "worker"]
+        racks = sorted({n["rack"] for n in workers if n.get("rack")})
+        gpus = sum(testbed["profiles"][n["profile"]]["gpus"] for n in workers if n.get("profile"))
+        shape = f"{_count(len(workers), 'worker')} in {_count(len(racks), 'rack')}, {_count(gpus, 'GPU')}"
+        setup.insert(0, f"testbed `{testbed['name']}`: {shape}")
+    if env.get("image_mode"):
+        setup.append(f"image mode {env['image_mode']}")
+    setup.append(f"harness {env['harness_version']}")
+    lines += ["; ".join(setup) + ".", ""]
+
+    shown = [v for v in VERDICTS if v != "not_run" or total[v]]
+    lines.append("| area | " + " | ".join(NAMES.get(v, v) for v in shown) + " |")
+    lines.append("|---|" + "---:|" * len(shown))
+    for area, c in data["profile"]["areas"].items():
+        lines.append(f"| {area} | " + " | ".join(str(c[v]) for v in shown) + " |")
+    lines.append("")
+
+    bad = [c for c in data["checks"] if c["verdict"] in ("failed", "error")]
+    if bad:
+        lines.append("### Failed")
+        for c in bad:
+            diag = f" (diagnostics: `{c['diagnostics']}`)" if c.get("diagnostics") else ""
+            lines.append(f"- {ICONS[c['verdict']]} **{c['area']}**: {c['check']} — {_one_line(c['reason'])}{diag}")
+        lines.append("")
+    skipped = [c for c in data["checks"] if c["verdict"] == "not_applicable"]
+    if skipped:
+        lines.append("### Not applicable to this cluster")
+        lines += [f"- {c['area']}: {c['check']} — {_one_line(c['reason'])}" for c in skipped]
+        lines.append("")
+
+    lines += ["<details><summary>All checks and figures</summary>", "", "| | area | check | figures |"]
+    lines.append("|---|---|---|---|")
+    for c in data["checks"]:
+        figures = ", ".join(f"{k} {_num(f['value'])} {f['unit']}" for k, f in c["figures"].items())
+        lines.append(f"| {ICONS.get(c['verdict'], '?')} | {c['area']} | {_cell(c['check'])} | {_cell(figures)} |")
+    lines += ["", "</details>", ""]
+    return "\n".join(lines)
+
+
+def write_summary(run_dir: Path, data: dict[str, Any]) -> Path:
+    path = run_dir / "summary.md"
+    path.write_text(render(data))
+    return path
+
+
+def _one_line(text: str, limit: int = 240) -> str:
+    line = " ".join(text.split())
+    return _cell(line if len(line) <= limit else line[: limit - 3] + "...")
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _num(value: float) -> str:
+    return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"

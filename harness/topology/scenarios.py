@@ -1,0 +1,297 @@
+"""The topology suites' setups, shared by the suite and its negative controls so that a negative
+control differs from the check's setup in one named way (annotation removed, queue removed, ...).
+
+All objects live in the caller's scratch namespace, except the Kueue topology objects, which
+`kueue_topology` removes when it ends.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from kubernetes import client, utils
+from kubernetes.client.exceptions import ApiException
+
+from harness import load
+from harness.checks import CheckFailed
+from harness.dra.claims import NUMA, Claim
+from harness.dra.install import node_inventories
+from harness.kube.client import Clients
+from harness.kube.pods import wait_ready
+from harness.kube.waits import WaitTimeout, wait_until
+from harness.report.record import CheckRecord
+from harness.spec import RACK_LABEL, Testbed
+from harness.spec.model import PortMapping
+from harness.stack import kueue, lws
+from harness.stack.builders import cluster_queue, local_queue
+from harness.topology.claims import numa_is
+from harness.topology.placement import LWS_GROUP_LABEL, Member, groups, placement_map, record_placement
+from harness.topology.workloads import (
+    members_in_different_racks,
+    members_prefer_other_racks,
+    pinned_to_rack,
+    queued,
+    single_template,
+    topology,
+    topology_flavor,
+)
+from harness.workloads.manifests import LWS_NAME_LABEL, Engine, leader_service, lws_leaders, mock_vllm_lws
+from harness.workloads.observe import ring_state, stream_chat
+
+SIZE = 2
+API_SERVICE = "topology-api"
+LATENCY_LOAD = {"users": 4, "spawn_rate": 4, "duration": 10, "max_tokens": 32}
+ENGINE = Engine(inter_token_latency_ms=20, shutdown_timeout_seconds=2, termination_grace_period_seconds=5)
+
+
+@dataclass(frozen=True)
+class GroupRun:
+    """A LeaderWorkerSet the scenario created: `groups` groups of `size` members."""
+
+    name: str
+    groups: int
+    size: int = SIZE
+
+    @property
+    def selector(self) -> str:
+        return f"{LWS_NAME_LABEL}={self.name}"
+
+    def group_selector(self, group: str) -> str:
+        return f"{self.selector},{LWS_GROUP_LABEL}={group.rsplit('-', 1)[1]}"
+
+    @property
+    def leader(self) -> str:
+        return f"{self.name}-0"
+
+
+def racks(spec: Testbed) -> list[str]:
+    return sorted({w.rack for w in spec.workers if w.rack})
+
+
+def _create_lws(kube: Clients, namespace: str, obj: dict[str, Any]) -> None:
+    group, version = lws.API.split("/")
+    client.CustomObjectsApi(kube.api).create_namespaced_custom_object(
+        group, version, namespace, "leaderworkersets", obj
+    )
+
+
+def exclusive_groups(kube: Clients, namespace: str, groups: int, exclusive: bool, pin_rack: str = "") -> GroupRun:
+    """`groups` groups with the exclusive-topology annotation on the rack label (or without it, and
+    then optionally all pinned to `pin_rack`)."""
+    run = GroupRun("excl", groups)
+    obj = mock_vllm_lws(run.name, SIZE, groups, ENGINE, exclusive_topology=RACK_LABEL if exclusive else None)
+    _create_lws(kube, namespace, pinned_to_rack(obj, pin_rack) if pin_rack else obj)
+    return run
+
+
+def spreading_groups(kube: Clients, namespace: str, groups: int, queue: str | None) -> GroupRun:
+    """Groups whose members prefer different racks; through Kueue's `queue` with the rack as
+    required topology, or (queue None) left to the scheduler."""
+    run = GroupRun("tas", groups)
+    obj = members_prefer_other_racks(single_template(mock_vllm_lws(run.name, SIZE, groups, ENGINE)))
+    _create_lws(kube, namespace, queued(obj, queue, RACK_LABEL) if queue else obj)
+    return run
+
+
+def wait_placed(
+    kube: Clients, namespace: str, run: GroupRun, whole_groups: int, timeout: float = 240
+) -> tuple[list[str], list[str]]:
+    """Wait until all pods exist and `whole_groups` groups are bound whole; returns (bound groups,
+    the other groups)."""
+
+    def state() -> tuple[bool, str]:
+        members = placement_map(kube, namespace, run.selector)
+        by_group = groups(members)
+        whole = _whole(by_group, run.size)
+        done = len(by_group) == run.groups and len(whole) == whole_groups
+        return done, f"{len(whole)} groups whole; " + "; ".join(map(str, members))
+
+    try:
+        wait_until(state, timeout, f"{whole_groups} groups of {run.name} bound whole", interval=2)
+    except WaitTimeout as e:
+        raise CheckFailed(str(e)) from None
+    by_group = groups(placement_map(kube, namespace, run.selector))
+    whole = _whole(by_group, run.size)
+    return whole, sorted(set(by_group) - set(whole))
+
+
+def bound_seconds(kube: Clients, namespace: str, selector: str) -> float:
+    """From the first pod's creation to the last bound pod's PodScheduled, from the pods' timestamps."""
+    pods = [p for p in kube.core.list_namespaced_pod(namespace, label_selector=selector).items if p.spec.node_name]
+    created = min(cast(datetime, p.metadata.creation_timestamp) for p in pods)
+    scheduled = max(
+        cast(datetime, c.last_transition_time)
+        for p in pods
+        for c in p.status.conditions or []
+        if c.type == "PodScheduled"
+    )
+    return (scheduled - created).total_seconds()
+
+
+def _whole(by_group: dict[str, list[Member]], size: int) -> list[str]:
+    return sorted(g for g, ms in by_group.items() if len(ms) == size and all(m.bound for m in ms))
+
+
+def _custom(kube: Clients) -> client.CustomObjectsApi:
+    return client.CustomObjectsApi(kube.api)
+
+
+@contextmanager
+def kueue_topology(kube: Clients, namespace: str, spec: Testbed) -> Iterator[str]:
+    """A Topology (zone → rack → node), a flavor on it, a ClusterQueue and a LocalQueue in
+    `namespace`; yields the LocalQueue's name. On exit, the namespace's LWSs go first (their
+    workloads hold the queue), then the cluster-scoped objects."""
+    zones = sorted({w.zone for w in spec.workers if w.zone})
+    if len(zones) != 1:
+        raise ValueError(f"kueue_topology needs the workers in one zone, the testbed has {zones}")
+    name = f"llmc-topology-{secrets.token_hex(3)}"
+    group, version = kueue.API.split("/")
+    cluster_objects = [
+        ("topologies", topology(name)),
+        ("resourceflavors", topology_flavor(name, name, zones[0])),
+        ("clusterqueues", cluster_queue(name, name, cpu="4", memory="8Gi")),
+    ]
+    api = _custom(kube)
+    try:
+        for plural, obj in cluster_objects:
+            api.create_cluster_custom_object(group, version, plural, obj)
+        api.create_namespaced_custom_object(group, version, namespace, "localqueues", local_queue(name, name))
+        _wait_active(api, name)
+        yield name
+    finally:
+        lws_group, lws_version = lws.API.split("/")
+        api.delete_collection_namespaced_custom_object(lws_group, lws_version, namespace, "leaderworkersets")
+        _wait_no_pods(kube, namespace, "")
+        for plural, obj in reversed(cluster_objects):
+            try:
+                api.delete_cluster_custom_object(group, version, plural, obj["metadata"]["name"])
+            except ApiException as e:
+                if e.status != 404:
+                    raise
+        for plural, _ in cluster_objects:
+            wait_until(lambda p=plural: _gone(api, group, version, p, name), 90, f"{plural}/{name} deleted", 1)
+
+
+def _wait_active(api: client.CustomObjectsApi, name: str) -> None:
+    group, version = kueue.API.split("/")
+
+    def active() -> tuple[bool, str]:
+        cq = cast(dict[str, Any], api.get_cluster_custom_object(group, version, "clusterqueues", name))
+        conditions = {c["type"]: c for c in cq.get("status", {}).get("conditions", [])}
+        active = conditions.get("Active", {})
+        return active.get("status") == "True", f"Active: {active or 'no condition yet'}"
+
+    wait_until(active, 60, f"ClusterQueue {name} active")
+
+
+def _gone(api: client.CustomObjectsApi, group: str, version: str, plural: str, name: str) -> tuple[bool, str]:
+    try:
+        api.get_cluster_custom_object(group, version, plural, name)
+    except ApiException as e:
+        if e.status == 404:
+            return True, "deleted"
+        raise
+    return False, "still present"
+
+
+def injected_selectors(kube: Clients, namespace: str, selector: str) -> dict[str, dict[str, str]]:
+    """The node selectors each pod ended up with (Kueue's topology ungater writes the domain here)."""
+    return {
+        p.metadata.name: p.spec.node_selector or {}
+        for p in kube.core.list_namespaced_pod(namespace, label_selector=selector).items
+    }
+
+
+def _numa_nodes(spec: Testbed) -> tuple[list[int], list[int]]:
+    """NUMA nodes that have GPUs, and those that have NICs, on the first worker with devices."""
+    inv = next(i for i in node_inventories(spec) if i.gpus)
+    return sorted({g.numa for g in inv.gpus}), sorted({n.numa for n in inv.nics})
+
+
+def latency_group(kube: Clients, namespace: str, spec: Testbed, name: str, misplaced: bool) -> GroupRun:
+    """One group of mock vLLM members, each with a GPU and a NIC. Aligned: one rack (exclusive
+    topology), GPU and NIC on one NUMA node (constraint). Misplaced, deliberately: members in
+    different racks, GPU and NIC on different NUMA nodes (selectors instead of the constraint)."""
+    claim = Claim(f"{name}-devices")
+    gpu_numa, nic_numa = _numa_nodes(spec)
+    if not misplaced:
+        claim.gpus(1).nics(1).match(NUMA)
+    elif gpu_numa[-1] != nic_numa[0]:
+        claim.gpus(1, numa_is(gpu_numa[-1])).nics(1, numa_is(nic_numa[0]))
+    else:
+        claim.gpus(1).nics(1)  # one NUMA node: only the racks can be wrong
+    utils.create_from_dict(kube.api, claim.template(), namespace=namespace)
+    engine = Engine(
+        inter_token_latency_ms=ENGINE.inter_token_latency_ms,
+        shutdown_timeout_seconds=ENGINE.shutdown_timeout_seconds,
+        termination_grace_period_seconds=ENGINE.termination_grace_period_seconds,
+        resource_claims=({"name": "devices", "resourceClaimTemplateName": claim.name},),
+    )
+    obj = mock_vllm_lws(name, SIZE, 1, engine, exclusive_topology=None if misplaced else RACK_LABEL)
+    if misplaced and len(racks(spec)) > 1:
+        obj = members_in_different_racks(obj)
+    _create_lws(kube, namespace, obj)
+    run = GroupRun(name, 1)
+    wait_ready(kube.core, namespace, [run.leader, f"{run.leader}-1"], timeout=240)
+    return run
+
+
+def measure(
+    kube: Clients, namespace: str, run: GroupRun, port: PortMapping, record: CheckRecord, label: str = ""
+) -> load.LoadResult:
+    """Record the group's placement and ring, point the NodePort Service (the testbed's only mapped
+    port) at its leader, and run the bounded load through 127.0.0.1."""
+    label = label or run.name
+    record_placement(record, placement_map(kube, namespace, run.selector))
+    ring = ring_state(kube, namespace, run.leader)
+    record.evidence(f"{label}: ITL slowdown {ring.get('itl_slowdown')}, placement {ring['placement']}")
+    _point_service(kube, namespace, run, port)
+    out = record.load_dir(label)
+    spec = load.LoadSpec(target=f"http://127.0.0.1:{port.host_port}", **LATENCY_LOAD)  # type: ignore[arg-type]
+    result = load.run(spec, out)
+    record.load(result, out, name=label)
+    return result
+
+
+def _point_service(kube: Clients, namespace: str, run: GroupRun, port: PortMapping) -> None:
+    """Create the Service, or switch its selector to this group's leader (no delete and re-create
+    of the NodePort, which makes kube-proxy churn), then wait until streams pass steadily."""
+    service = leader_service(API_SERVICE, lws_leaders(run.name), port.node_port)
+    try:
+        kube.core.read_namespaced_service(API_SERVICE, namespace)
+        kube.core.patch_namespaced_service(API_SERVICE, namespace, {"spec": {"selector": service["spec"]["selector"]}})
+    except ApiException as e:
+        if e.status != 404:
+            raise
+        utils.create_from_dict(kube.api, service, namespace=namespace)
+
+    def steady() -> tuple[bool, str]:
+        got = [stream_chat(port.host_port) for _ in range(3)]
+        return got == [8, 8, 8], f"tokens per stream {got}"
+
+    wait_until(steady, 90, f"3 full streams in a row through 127.0.0.1:{port.host_port} to {run.leader}")
+
+
+def remove_group(kube: Clients, namespace: str, run: GroupRun) -> None:
+    """Delete the LWS and wait until its pods and their claims are gone (their devices are free)."""
+    group, version = lws.API.split("/")
+    _custom(kube).delete_namespaced_custom_object(group, version, namespace, "leaderworkersets", run.name)
+    _wait_no_pods(kube, namespace, run.selector)
+
+
+def _wait_no_pods(kube: Clients, namespace: str, selector: str) -> None:
+    def gone() -> tuple[bool, str]:
+        pods = [p.metadata.name for p in kube.core.list_namespaced_pod(namespace, label_selector=selector).items]
+        claims = cast(
+            dict[str, Any],
+            _custom(kube).list_namespaced_custom_object("resource.k8s.io", "v1", namespace, "resourceclaims"),
+        )
+        held = [c["metadata"]["name"] for c in claims["items"] if c["metadata"].get("ownerReferences")]
+        return not pods and not held, f"pods {pods}, generated claims {held}"
+
+    wait_until(gone, 120, f"pods {selector or '(all)'} and their claims gone from {namespace}", interval=1)

@@ -1,0 +1,221 @@
+"""An inference service as the scaling and upgrade suites deploy it: a LeaderWorkerSet of mock vLLM
+groups, scraped by Prometheus, behind a NodePort Service to its leaders, optionally scaled by KEDA.
+
+The builders in harness.workloads.manifests make the objects; this module adds what these suites
+turn: scrape annotations, the rollout strategy, KEDA's ScaledObject on the LWS's scale subresource,
+and workers that outlive their leader's drain.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+from kubernetes.dynamic import DynamicClient
+
+from harness.kube import drain
+from harness.kube.client import Clients
+from harness.kube.waits import wait_until
+from harness.stack import builders, keda
+from harness.workloads import groups
+from harness.workloads.manifests import (
+    LWS_API,
+    LWS_NAME_LABEL,
+    PORT,
+    Engine,
+    leader_service,
+    lws_leaders,
+    mock_vllm_lws,
+)
+
+Object = dict[str, Any]
+WAITING = "vllm:num_requests_waiting"
+
+
+@dataclass(frozen=True)
+class Service:
+    namespace: str
+    lws: str
+    service: str
+    size: int
+
+    def observe(self, kube: Clients, interval: float = 0.5) -> Any:
+        return groups.observe(kube, self.namespace, self.lws, self.service, self.size, interval)
+
+
+def create(kube: Clients, obj: Object, namespace: str | None = None) -> Any:
+    resource = DynamicClient(kube.api).resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
+    return resource.create(body=obj, namespace=namespace if resource.namespaced else None)
+
+
+def inference_lws(
+    name: str,
+    size: int,
+    replicas: int,
+    engine: Engine,
+    worker_pre_stop_seconds: int = 0,
+    max_unavailable: int | None = None,
+    max_surge: int | None = None,
+    spread_members: bool = False,
+    node_per_group: bool = False,
+) -> Object:
+    """mock_vllm_lws with Prometheus scrape annotations on every member, and optionally a rollout
+    strategy and a longer preStop on workers: a worker that leaves breaks its leader's ring and cuts
+    the leader's streams, so in a graceful drain the workers must outlive the leader's drain.
+    `spread_members` puts the members of one group on different nodes; `node_per_group` keeps other
+    groups off a group's nodes, so draining a node takes down exactly one group."""
+    lws = mock_vllm_lws(name, size=size, replicas=replicas, engine=engine)
+    template = lws["spec"]["leaderWorkerTemplate"]
+    for key in ("leaderTemplate", "workerTemplate"):
+        template[key]["metadata"]["annotations"] = {"prometheus.io/scrape": "true", "prometheus.io/port": str(PORT)}
+    group_key = {"labelSelector": {"matchLabels": {LWS_NAME_LABEL: name}}, "topologyKey": "kubernetes.io/hostname"}
+    affinity: Object = {}
+    if spread_members:
+        affinity["podAntiAffinity"] = {
+            "requiredDuringSchedulingIgnoredDuringExecution": [
+                {**group_key, "matchLabelKeys": [groups.GROUP_KEY_LABEL]}
+            ]
+        }
+    if node_per_group:
+        # Hard: no node hosts two groups. Soft: a group's members share a node, so a replacement is never
+        # held to the node its terminating predecessor still occupies (a hard co-location would be).
+        affinity["podAntiAffinity"] = {
+            "requiredDuringSchedulingIgnoredDuringExecution": [
+                {**group_key, "mismatchLabelKeys": [groups.GROUP_KEY_LABEL]}
+            ]
+        }
+        affinity["podAffinity"] = {
+            "preferredDuringSchedulingIgnoredDuringExecution": [
+                {"weight": 100, "podAffinityTerm": {**group_key, "matchLabelKeys": [groups.GROUP_KEY_LABEL]}}
+            ]
+        }
+    if affinity:
+        for key in ("leaderTemplate", "workerTemplate"):
+            template[key]["spec"]["affinity"] = copy.deepcopy(affinity)
+    if worker_pre_stop_seconds:
+        spec = template["workerTemplate"]["spec"]
+        spec["containers"][0]["lifecycle"] = {"preStop": {"sleep": {"seconds": worker_pre_stop_seconds}}}
+        spec["terminationGracePeriodSeconds"] = max(spec["terminationGracePeriodSeconds"], worker_pre_stop_seconds + 5)
+    if max_unavailable is not None or max_surge is not None:
+        rolling: Object = {}
+        if max_unavailable is not None:
+            rolling["maxUnavailable"] = max_unavailable
+        if max_surge is not None:
+            rolling["maxSurge"] = max_surge
+        lws["spec"]["rolloutStrategy"] = {"type": "RollingUpdate", "rollingUpdateConfiguration": rolling}
+    return lws
+
+
+def deploy(kube: Clients, namespace: str, lws: Object, node_port: int | None) -> Service:
+    """The LWS and a Service to its leaders (a NodePort one when `node_port` is given: the testbed
+    maps one NodePort to the host, so only one such Service can exist at a time)."""
+    name = lws["metadata"]["name"]
+    create(kube, lws, namespace)
+    create(kube, leader_service(f"{name}-api", lws_leaders(name), node_port), namespace)
+    return Service(namespace, name, f"{name}-api", lws["spec"]["leaderWorkerTemplate"]["size"])
+
+
+def waiting_query(namespace: str) -> str:
+    return f'sum({WAITING}{{namespace="{namespace}"}})'
+
+
+def scaled_object(svc: Service, threshold: float, min_groups: int, max_groups: int) -> Object:
+    """KEDA scales the LWS (its scale subresource counts groups) on requests waiting across leaders."""
+    so = builders.scaled_object(svc.lws, svc.lws, waiting_query(svc.namespace), threshold, min_groups, max_groups)
+    so["spec"]["scaleTargetRef"] = {"apiVersion": LWS_API, "kind": "LeaderWorkerSet", "name": svc.lws}
+    return so
+
+
+def patch_scaled_object(kube: Clients, svc: Service, patch: Object) -> None:
+    group, version = keda.API.split("/")
+    client.CustomObjectsApi(kube.api).patch_namespaced_custom_object(
+        group, version, svc.namespace, "scaledobjects", svc.lws, patch
+    )
+
+
+def replicas(kube: Clients, svc: Service) -> int:
+    group, version = LWS_API.split("/")
+    obj: Any = client.CustomObjectsApi(kube.api).get_namespaced_custom_object(
+        group, version, svc.namespace, "leaderworkersets", svc.lws
+    )
+    return int(obj["spec"].get("replicas", 0))
+
+
+def patch_lws(kube: Clients, svc: Service, patch: Object) -> None:
+    group, version = LWS_API.split("/")
+    client.CustomObjectsApi(kube.api).patch_namespaced_custom_object(
+        group, version, svc.namespace, "leaderworkersets", svc.lws, patch
+    )
+
+
+def wait_whole(kube: Clients, svc: Service, count: int, timeout: float = 240) -> float:
+    """`count` groups are whole (every member Ready) and serving; raises WaitTimeout with what it saw."""
+
+    def whole() -> tuple[bool, str]:
+        s = groups.sample(kube, svc.namespace, svc.lws, svc.service)
+        done = sum(g.whole(svc.size) and g.serving for g in s.groups.values())
+        seen = "; ".join(g.describe(svc.size) for g in s.groups.values()) or "no pods"
+        return done == count and len(s.groups) == count, f"{done}/{count} whole and serving: {seen}"
+
+    return wait_until(whole, timeout, f"LWS {svc.namespace}/{svc.lws}: {count} whole groups serving", interval=1)
+
+
+def delete_cluster_object(kube: Clients, obj: Object) -> None:
+    resource = DynamicClient(kube.api).resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
+    try:
+        resource.delete(name=obj["metadata"]["name"])
+    except ApiException as e:
+        if e.status != 404:
+            raise
+
+
+def revision(kube: Clients, svc: Service) -> str:
+    """The template revision every member of every group runs (raises if they differ)."""
+    s = groups.sample(kube, svc.namespace, svc.lws, svc.service)
+    revisions = {r for g in s.groups.values() for r in g.revisions}
+    if len(revisions) != 1:
+        raise RuntimeError(f"LWS {svc.lws}: members run revisions {sorted(revisions)}")
+    return revisions.pop()
+
+
+def wait_rolled(kube: Clients, svc: Service, count: int, old: str, timeout: float = 300) -> str:
+    """`count` whole groups serving, all on one revision other than `old`; returns it."""
+
+    def rolled() -> tuple[bool, str]:
+        s = groups.sample(kube, svc.namespace, svc.lws, svc.service)
+        revisions = {r for g in s.groups.values() for r in g.revisions}
+        whole = sum(g.whole(svc.size) and g.serving for g in s.groups.values())
+        done = whole == count == len(s.groups) and len(revisions) == 1 and old not in revisions
+        return done, f"{whole}/{count} whole, revisions {sorted(revisions)} (old {old})"
+
+    wait_until(rolled, timeout, f"LWS {svc.lws} rolled to a new revision", interval=1)
+    return revision(kube, svc)
+
+
+def groups_on(kube: Clients, svc: Service) -> dict[str, set[int]]:
+    """Node name -> the groups with a member on it."""
+    s = groups.sample(kube, svc.namespace, svc.lws, svc.service)
+    out: dict[str, set[int]] = {}
+    for g in s.groups.values():
+        for m in g.members:
+            out.setdefault(m.node, set()).add(g.index)
+    return out
+
+
+def drain_group_by_group(kube: Clients, svc: Service, node: str, count: int, timeout: float = 300) -> list[int]:
+    """A group-aware drain of the (cordoned) node: evict the members of one group, wait until that
+    group is whole again elsewhere, then the next; returns the groups in the order drained."""
+    order = sorted(groups_on(kube, svc).get(node, set()))
+    for index in order:
+        members = {
+            p.metadata.name: p.metadata.uid
+            for p in drain.pods_on(kube.core, svc.namespace, node, f"{groups.GROUP_INDEX_LABEL}={index}")
+        }
+        for name in members:
+            drain.evict(kube.core, svc.namespace, name, timeout=timeout)
+        drain.wait_gone(kube.core, svc.namespace, members, timeout=timeout)
+        wait_whole(kube, svc, count, timeout=timeout)
+    return order

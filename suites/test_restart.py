@@ -1,0 +1,166 @@
+"""Group restarts: a mock vLLM group (LWS defaults: RecreateGroupOnPodRestart) that loses a worker,
+its leader or a node is recreated whole, every pod new, and forms a new ring; with
+`startupPolicy: LeaderReady` workers start only after their leader is Ready; LWS names, labels and
+env are as documented. Requests fail while the ring is broken: Locust load measures how many.
+
+Negative controls: tests/cluster/test_restart_negative.py.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+
+import pytest
+from kubernetes import utils
+
+from harness.checks.components import lws_groups_formed
+from harness.checks.restart import (
+    check_group_recreated,
+    check_workers_after_leader_ready,
+    group_members,
+    wait_group_formed,
+)
+from harness.cluster.testbed import TestbedCluster
+from harness.kube.client import Clients
+from harness.kube.namespaces import scratch_namespace
+from harness.kube.node_faults import out_of_service, stopped_node
+from harness.load import LoadResult, LoadSpec, background
+from harness.report.record import CheckRecord
+from harness.stack import StackFigures
+from harness.workloads.images import build_mock_vllm
+from harness.workloads.manifests import Engine, leader_service, lws_leaders, mock_vllm_lws
+from harness.workloads.observe import serves
+from harness.workloads.queues import create
+from harness.workloads.readiness import ready_when_listening
+
+pytestmark = pytest.mark.restart
+NAME, GROUPS, SIZE = "vllm", 2, 2
+ENGINE = Engine(inter_token_latency_ms=5, shutdown_timeout_seconds=2, termination_grace_period_seconds=5)
+RECOVERY = 180  # seconds a group may take to be whole again
+LOAD = LoadSpec(target="", users=4, duration=120, max_tokens=16)  # target: the testbed's port, per run
+
+
+@dataclass(frozen=True)
+class Served:
+    namespace: str
+    host_port: int
+
+
+@pytest.fixture(scope="module")
+def served(kube: Clients, testbed: TestbedCluster, stack: StackFigures) -> Iterator[Served]:
+    """GROUPS groups of SIZE behind a NodePort Service on the testbed's first port, formed."""
+    testbed.load_images([build_mock_vllm()])
+    port = testbed.spec.ports[0]
+    with scratch_namespace(kube.core, "restart") as ns:
+        create(kube, mock_vllm_lws(NAME, size=SIZE, replicas=GROUPS, engine=ENGINE), ns)
+        utils.create_from_dict(kube.api, leader_service(f"{NAME}-api", lws_leaders(NAME), port.node_port), namespace=ns)
+        for group in range(GROUPS):
+            wait_group_formed(kube, ns, NAME, group, SIZE, timeout=RECOVERY)
+        yield Served(ns, port.host_port)
+
+
+def failed_during(result: LoadResult, start: str, end: str) -> int:
+    marks = {m.label: m.second for m in result.marks}
+    return result.failures_between(int(marks[start]), int(marks[end]) + 1)
+
+
+def restart_under_load(
+    kube: Clients,
+    served: Served,
+    record: CheckRecord,
+    what: str,
+    disrupt: Callable[[], str | None],
+    group: int = 1,
+) -> None:
+    """Run `disrupt()` under load (it loses part of `group` and returns the node it lost, if any), check
+    that the group comes back whole as a new group, and record the restart seconds and the requests
+    that failed meanwhile."""
+    ns = served.namespace
+    before = wait_group_formed(kube, ns, NAME, group, SIZE, timeout=RECOVERY)
+    out = record.load_dir(what.replace(" ", "_"))
+    with background(replace(LOAD, target=f"http://127.0.0.1:{served.host_port}"), out) as load:
+        serves(served.host_port, requests=1)
+        load.mark(what)
+        disrupted = time.time()
+        lost_node = disrupt()
+        seconds, after = check_group_recreated(kube, ns, NAME, group, SIZE, before, RECOVERY, lost_node)
+        load.mark("group whole again")
+        recovered = time.time() - disrupted
+        serves(served.host_port, requests=3)
+    result = load.result()
+    record.load(result, out)
+    failed = failed_during(result, what, "group whole again")
+    record.figure("recovery", recovered, "s", note=f"{what} -> every member new and Ready, new ring")
+    if lost_node:
+        record.figure("group_restart", seconds, "s", note="node marked out-of-service -> group whole, new ring")
+    else:
+        record.figure("group_restart", seconds, "s", note=f"{what} -> every member new and Ready, new ring")
+    record.figure("requests_failed_during_restart", failed, "requests", note=f"of {result.requests} in the run")
+    record.evidence(f"group {before.name} before: {before.line()}, ring {before.ring_id}")
+    record.evidence(f"group {before.name} after: {after.line()}, ring {after.ring_id}; all pod UIDs new")
+
+
+def test_lws_naming_labels_and_env_are_as_documented(kube: Clients, served: Served, record: CheckRecord) -> None:
+    """LWS names, labels and env are as documented (<lws>-<g>, <lws>-<g>-<w>, indexes, LWS_*)"""
+    lws_groups_formed(kube, served.namespace, NAME, GROUPS, SIZE)
+    record.evidence(f"{GROUPS} groups of {SIZE}: names, name/group/worker labels and LWS_* env as documented")
+
+
+@pytest.mark.disruptive
+def test_killing_a_worker_recreates_the_whole_group(kube: Clients, served: Served, record: CheckRecord) -> None:
+    """Killing one worker recreates the whole group (all pod UIDs change) and the ring re-forms"""
+
+    def kill_worker() -> None:
+        kube.core.delete_namespaced_pod(f"{NAME}-1-1", served.namespace, grace_period_seconds=0)
+
+    restart_under_load(kube, served, record, "worker killed", kill_worker)
+
+
+@pytest.mark.disruptive
+def test_leader_failure_recovers_to_a_full_group(kube: Clients, served: Served, record: CheckRecord) -> None:
+    """Leader failure recovers to a full group with a new ring"""
+
+    def kill_leader() -> None:
+        kube.core.delete_namespaced_pod(f"{NAME}-1", served.namespace, grace_period_seconds=0)
+
+    restart_under_load(kube, served, record, "leader killed", kill_leader)
+
+
+@pytest.mark.disruptive
+def test_node_failure_recovers_to_a_full_group_elsewhere(
+    kube: Clients, testbed: TestbedCluster, served: Served, record: CheckRecord
+) -> None:
+    """Node failure (kind node stopped) recovers to a full group on other nodes"""
+    group = 1
+    members = group_members(kube, served.namespace, NAME, group)
+    node = next(p.spec.node_name for p in members if p.metadata.name != f"{NAME}-{group}")
+    with stopped_node(testbed, node, kube) as stop:
+
+        def stop_node() -> str:
+            stop.stop()
+            record.figure("node_not_ready_after", stop.wait_not_ready(kube, timeout=120), "s", note=node)
+            # What an operator (or a node-health controller) does for a node that is gone: without it
+            # the node's pods stay Terminating and their names block the group's new pods.
+            out_of_service(kube, node)
+            record.event("node marked out-of-service", time.time())
+            return node
+
+        restart_under_load(kube, served, record, "node stopped", stop_node, group=group)
+    record.evidence(f"node {node} stopped, marked out-of-service, restarted and Ready again afterwards")
+
+
+def test_leader_ready_starts_workers_after_the_leader_is_ready(
+    kube: Clients, stack: StackFigures, record: CheckRecord
+) -> None:
+    """startupPolicy LeaderReady: workers are created only after the leader is Ready"""
+    lws = ready_when_listening(mock_vllm_lws("ordered", size=3, engine=ENGINE, startup_policy="LeaderReady"), 3)
+    with scratch_namespace(kube.core, "startup") as ns:
+        create(kube, lws, ns)
+        wait_group_formed(kube, ns, "ordered", 0, 3, timeout=RECOVERY)
+        after = check_workers_after_leader_ready(kube, ns, "ordered", 0)
+        pods = {p.metadata.name: p for p in group_members(kube, ns, "ordered", 0)}
+        for name, pod in sorted(pods.items()):
+            record.event(f"{name} created", pod.metadata.creation_timestamp.timestamp())
+        record.figure("last_worker_after_leader_ready", after, "s")

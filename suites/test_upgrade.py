@@ -1,0 +1,159 @@
+"""Upgrades under load: draining a node that hosts a group, an LWS rolling update, and a
+group-aware drain order where a pod-level PodDisruptionBudget falls short.
+
+The graceful setup: a preStop pause on the leader (its endpoint leaves the Service before the
+engine is told to stop), the engine's drain (--shutdown-timeout finishes in-flight streams), a
+terminationGracePeriodSeconds covering both, and workers whose preStop outlives their leader's
+drain (a worker that leaves breaks the ring and cuts the leader's streams).
+
+Negative controls: tests/cluster/test_upgrade_negative.py.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from harness.checks import upgrade
+from harness.checks.upgrade import (
+    GRACEFUL,
+    SIZE,
+    WORKER_PRE_STOP,
+    lightest_node,
+    load_spec,
+    new_template_env,
+    serving_groups,
+    spread_groups,
+    wait_traffic,
+)
+from harness.cluster.testbed import TestbedCluster
+from harness.kube import drain
+from harness.kube.client import Clients
+from harness.kube.namespaces import scratch_namespace
+from harness.load import background
+from harness.report.record import CheckRecord
+from harness.workloads import inference
+from harness.workloads.groups import GroupTimeline
+
+pytestmark = [pytest.mark.upgrade, pytest.mark.disruptive]
+
+
+@pytest.fixture
+def namespace(kube: Clients, mock_vllm: str) -> Iterator[str]:
+    with scratch_namespace(kube.core, "upgrade") as ns:
+        yield ns
+
+
+def record_groups(record: CheckRecord, timeline: GroupTimeline, replicas: int) -> None:
+    record.series("groups_unavailable", list(timeline.unavailable(replicas)), "groups")
+    record.series("whole_groups", timeline.whole_groups(), "groups")
+
+
+def record_losses(record: CheckRecord, losses: upgrade.Losses) -> None:
+    record.figure("lost_requests", losses.lost, "requests", "cut streams, error responses, refused connections")
+    record.figure(
+        "unanswered_requests", losses.unanswered, "requests", "sent on a keep-alive connection the draining pod closed"
+    )
+
+
+def test_draining_a_node_under_load_loses_no_request(
+    record: CheckRecord, kube: Clients, testbed: TestbedCluster, namespace: str
+) -> None:
+    """Draining a node that hosts a group under load loses no request with grace period, preStop and engine drain"""
+    count = serving_groups(testbed)
+    lws = inference.inference_lws(
+        "infer", SIZE, count, GRACEFUL, worker_pre_stop_seconds=WORKER_PRE_STOP, node_per_group=True
+    )
+    svc = inference.deploy(kube, namespace, lws, testbed.spec.ports[0].node_port)
+    inference.wait_whole(kube, svc, count)
+    node = lightest_node(kube, svc)
+    hosted = sorted(inference.groups_on(kube, svc)[node])
+    out = record.load_dir("drain")
+    with svc.observe(kube) as timeline, background(load_spec(testbed, duration=90), out) as load:
+        wait_traffic(out)
+        with drain.cordoned(kube.core, node):
+            load.mark(f"drain {node}")
+            started = time.time()
+            evicted = drain.drain(kube.core, namespace, node, timeout=120)
+            drained = time.time() - started
+            load.mark("drained")
+            recovered = inference.wait_whole(kube, svc, count, timeout=180)
+            load.mark("groups whole again")
+        load.stop()
+    result = load.result()
+    record.load(result, out)
+    record_groups(record, timeline, count)
+    record.figure("drain_seconds", drained, "s", f"evictions until {len(evicted)} pods terminated")
+    record.figure("recovery_seconds", recovered, "s", "after the drain, until every group is whole again")
+    record.figure("failed_requests", result.failed, "requests")
+    record.evidence(f"drained {node} hosting groups {hosted}: evicted {evicted}")
+    record.evidence(f"load: {result.requests} requests, e2e p99 {result.e2e.p99} s, ttft p99 {result.ttft.p99} s")
+    record_losses(record, upgrade.no_request_lost(result, out, f"drain of {node}"))
+
+
+def test_rolling_update_replaces_whole_groups_within_bounds_and_keeps_serving(
+    record: CheckRecord, kube: Clients, testbed: TestbedCluster, namespace: str
+) -> None:
+    """An LWS rolling update replaces whole groups within maxUnavailable/maxSurge, unmixed, and keeps serving"""
+    count = serving_groups(testbed)
+    max_unavailable, max_surge = 1, 1
+    lws = inference.inference_lws(
+        "infer",
+        SIZE,
+        count,
+        GRACEFUL,
+        worker_pre_stop_seconds=WORKER_PRE_STOP,
+        max_unavailable=max_unavailable,
+        max_surge=max_surge,
+    )
+    svc = inference.deploy(kube, namespace, lws, testbed.spec.ports[0].node_port)
+    inference.wait_whole(kube, svc, count)
+    old = inference.revision(kube, svc)
+    out = record.load_dir("rollout")
+    with svc.observe(kube) as timeline, background(load_spec(testbed, duration=240), out) as load:
+        wait_traffic(out)
+        load.mark("rollout starts")
+        inference.patch_lws(kube, svc, new_template_env("LLMC_RELEASE", "2", lws))
+        new = inference.wait_rolled(kube, svc, count, old, timeout=240)
+        load.mark("rollout done")
+        time.sleep(2)  # a last sample of the finished state
+        load.stop()
+    result = load.result()
+    record.load(result, out)
+    record_groups(record, timeline, count)
+    marks = {m.label: m.at for m in result.marks}
+    record.figure("rollout_seconds", marks["rollout done"] - marks["rollout starts"], "s", f"{count} groups")
+    record.figure("failed_requests", result.failed, "requests")
+    rollout = upgrade.rolled_by_whole_groups(timeline, count, max_unavailable, max_surge, new)
+    record.figure("most_groups_unavailable", rollout.most_unavailable, "groups", f"maxUnavailable {max_unavailable}")
+    record.figure("most_groups_at_once", rollout.most_groups, "groups", f"{count} + maxSurge {max_surge}")
+    record.evidence(
+        f"revision {old} → {new}; {len(timeline.samples)} samples; no group had Ready members of two revisions; "
+        f"{rollout.transient_mixed_samples} samples showed a group being replaced with unready members of two"
+    )
+    record_losses(record, upgrade.no_request_lost(result, out, "rolling update"))
+
+
+def test_group_aware_drain_breaks_one_group_at_a_time(
+    record: CheckRecord, kube: Clients, testbed: TestbedCluster, namespace: str
+) -> None:
+    """A group-aware drain order breaks one group at a time, where a pod-level PodDisruptionBudget cannot"""
+    svc, node = spread_groups(kube, testbed, namespace)
+    count = len(testbed.spec.workers)
+    out = record.load_dir("group-drain")
+    with svc.observe(kube) as timeline, background(load_spec(testbed, duration=180), out) as load:
+        with drain.cordoned(kube.core, node):
+            load.mark(f"group-aware drain {node}")
+            order = inference.drain_group_by_group(kube, svc, node, count, timeout=180)
+            load.mark("drained")
+        load.stop()
+    result = load.result()
+    record.load(result, out)
+    record_groups(record, timeline, count)
+    record.figure("failed_requests", result.failed, "requests")
+    record_losses(record, upgrade.losses(out))
+    record.evidence(f"{node} hosted members of groups {order}; drained one group at a time")
+    worst = upgrade.groups_broken_at_most(timeline, 1, count, f"group-aware drain of {node}")
+    record.figure("most_groups_unavailable", worst, "groups")
