@@ -135,7 +135,9 @@ GRACEFUL = Engine(
 WORKER_PRE_STOP = PRE_STOP + 10  # outlives the leader's preStop and drain
 
 
-def load_spec(testbed: TestbedCluster, duration: float, tokens: int = STREAM_TOKENS, users: int = 4) -> LoadSpec:
+def load_spec(
+    testbed: TestbedCluster, duration: float, tokens: int = STREAM_TOKENS, users: int = 4, request_timeout: float = 120
+) -> LoadSpec:
     return LoadSpec(
         target=f"http://127.0.0.1:{testbed.spec.ports[0].host_port}",
         users=users,
@@ -143,6 +145,7 @@ def load_spec(testbed: TestbedCluster, duration: float, tokens: int = STREAM_TOK
         duration=duration,
         max_requests=5000,
         max_tokens=tokens,
+        request_timeout=request_timeout,
     )
 
 

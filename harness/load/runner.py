@@ -30,6 +30,7 @@ class LoadSpec:
     model: str = "mock-model"
     max_tokens: int = 32
     prompt_words: int = 16
+    request_timeout: float = 120  # seconds without a byte before a request counts as failed
 
     def problems(self) -> list[str]:
         checks = [
@@ -39,6 +40,7 @@ class LoadSpec:
             (0 < self.duration <= 3600, f"--duration: {self.duration} s must be in (0, 3600]"),
             (self.max_requests >= 0, f"--max-requests: {self.max_requests} must be 0 (no limit) or more"),
             (self.max_tokens >= 1, f"--max-tokens: {self.max_tokens} must be at least 1"),
+            (0 < self.request_timeout <= 600, f"request_timeout: {self.request_timeout} s must be in (0, 600]"),
         ]
         return [message for ok, message in checks if not ok]
 
@@ -93,6 +95,7 @@ def start(spec: LoadSpec, out: Path) -> RunningLoad:
         "LLMC_LOAD_MODEL": spec.model,
         "LLMC_LOAD_MAX_TOKENS": str(spec.max_tokens),
         "LLMC_LOAD_PROMPT_WORDS": str(spec.prompt_words),
+        "LLMC_LOAD_REQUEST_TIMEOUT": str(spec.request_timeout),
     }
     cmd = [
         sys.executable,
