@@ -291,6 +291,9 @@ def _item_record(item: pytest.Item) -> CheckRecord:
         area = next((m.name for m in item.iter_markers() if m.name in MARKERS and m.name != "disruptive"), "other")
         doc = (getattr(getattr(item, "function", None), "__doc__", None) or "").strip()
         check = doc.splitlines()[0] if doc else item.name
+        callspec = getattr(item, "callspec", None)
+        if doc and callspec is not None:  # parametrised: the same claim per parameter, told apart
+            check = f"{check} [{callspec.id}]"
         disruptive = item.get_closest_marker("disruptive") is not None
         rec = item.config.stash[REPORT].new_record(item.nodeid, area, check, disruptive)
         item.stash[ITEM_RECORD] = rec
