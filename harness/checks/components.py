@@ -16,10 +16,10 @@ from typing import Any
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
-from kubernetes.dynamic import DynamicClient
 
 from harness.checks import CheckFailed
 from harness.kube.client import Clients
+from harness.kube.dynamic import create
 from harness.kube.namespaces import scratch_namespace
 from harness.kube.pods import describe, run_in, wait_ready
 from harness.kube.waits import WaitTimeout, wait_until
@@ -28,12 +28,6 @@ from harness.stack import components as stack_components
 from harness.stack.component import diagnostics
 
 LWS_LABELS = tuple(f"leaderworkerset.sigs.k8s.io/{k}" for k in ("name", "group-index", "worker-index"))
-
-
-def create(kube: Clients, obj: dict[str, Any], namespace: str | None = None) -> Any:
-    """Create any object (built-in or custom) from its dict."""
-    resource = DynamicClient(kube.api).resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
-    return resource.create(body=obj, namespace=namespace if resource.namespaced else None)
 
 
 # --- LeaderWorkerSet --------------------------------------------------------------------------------

@@ -184,19 +184,25 @@ def conditions_line(wl: dict[str, Any]) -> str:
     return "; ".join(f"{c['type']}={c['status']} {c.get('reason', '')}" for c in conditions) or "no conditions"
 
 
-def wait_admitted(kube: Clients, namespace: str, name: str, timeout: float = 120) -> float:
-    """Waits until the Workload is admitted; returns when (epoch seconds, from its condition)."""
+def wait_condition(kube: Clients, namespace: str, name: str, kind: str, timeout: float) -> dict[str, Any]:
+    """Waits until the Workload has condition `kind` True; returns the Workload (WaitTimeout if not)."""
 
-    def admitted() -> tuple[bool, str]:
+    def true() -> tuple[bool, str]:
         wl = workload(kube, namespace, name)
-        c = condition(wl, "Admitted")
+        c = condition(wl, kind)
         return bool(c and c["status"] == "True"), f"workload {name}: {conditions_line(wl)}"
 
+    wait_until(true, timeout, f"workload {name} {kind.lower()}")
+    return workload(kube, namespace, name)
+
+
+def wait_admitted(kube: Clients, namespace: str, name: str, timeout: float = 120) -> float:
+    """Waits until the Workload is admitted; returns when (epoch seconds, from its condition)."""
     try:
-        wait_until(admitted, timeout, f"workload {name} admitted")
+        wl = wait_condition(kube, namespace, name, "Admitted", timeout)
     except WaitTimeout as e:
         raise CheckFailed(str(e)) from None
-    c = condition(workload(kube, namespace, name), "Admitted")
+    c = condition(wl, "Admitted")
     assert c is not None
     return epoch(c["lastTransitionTime"])
 
@@ -210,16 +216,10 @@ class Requeue:
 def check_evicted_and_requeued(kube: Clients, namespace: str, name: str, timeout: float) -> Requeue:
     """A Workload whose pods do not all become Ready is evicted (PodsReadyTimeout) and requeued."""
 
-    def evicted() -> tuple[bool, str]:
-        wl = workload(kube, namespace, name)
-        c = condition(wl, "Evicted")
-        return bool(c and c["status"] == "True"), f"{conditions_line(wl)}"
-
     try:
-        wait_until(evicted, timeout, f"workload {name} evicted")
+        wl = wait_condition(kube, namespace, name, "Evicted", timeout)
     except WaitTimeout as e:
         raise CheckFailed(f"workload {name} admitted but never evicted: the group hangs; {e}") from None
-    wl = workload(kube, namespace, name)
     c = condition(wl, "Evicted")
     assert c is not None
     if c.get("reason") != "PodsReadyTimeout":

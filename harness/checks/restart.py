@@ -11,14 +11,11 @@ and `LeaderCreated`, and expect them to fail.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
-
-from kubernetes import client
 
 from harness.checks import CheckFailed
 from harness.kube.client import Clients
-from harness.kube.pods import describe
+from harness.kube.pods import describe, is_ready
 from harness.kube.waits import WaitTimeout, wait_until
 from harness.workloads.manifests import LWS_NAME_LABEL
 from harness.workloads.observe import ring_state
@@ -38,10 +35,6 @@ class GroupState:
     def line(self) -> str:
         reason = f" ({self.ring_reason})" if self.ring_reason else ""
         return f"pods {sorted(self.uids)} on {sorted(set(self.nodes.values()))}, ring {self.ring_phase}{reason}"
-
-
-def _ready(pod: client.V1Pod) -> bool:
-    return any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])
 
 
 def group_members(kube: Clients, namespace: str, lws: str, group: int) -> list[Any]:
@@ -74,7 +67,7 @@ def wait_group_formed(kube: Clients, namespace: str, lws: str, group: int, size:
     def formed() -> tuple[bool, str]:
         pods = group_members(kube, namespace, lws, group)
         state = group_state(kube, namespace, lws, group)
-        ready = len(pods) == size and all(_ready(p) for p in pods)
+        ready = len(pods) == size and all(is_ready(p) for p in pods)
         return ready and state.ring_phase == "formed", f"{state.line()}; " + " | ".join(describe(p) for p in pods)
 
     try:
@@ -104,11 +97,11 @@ def check_group_recreated(
         state = group_state(kube, namespace, lws, group)
         kept = sorted(p.metadata.name for p in pods if p.metadata.uid in old)
         on_lost = sorted(p.metadata.name for p in pods if lost_node and p.spec.node_name == lost_node)
-        whole = len(pods) == size and all(_ready(p) for p in pods)
+        whole = len(pods) == size and all(is_ready(p) for p in pods)
         new_ring = state.ring_phase == "formed" and state.ring_id not in ("", before.ring_id)
         seen = (
             f"pods that kept their UIDs: {kept or 'none'}; {len(pods)}/{size} members, "
-            f"{sum(_ready(p) for p in pods)} Ready; leader ring {state.ring_phase}"
+            f"{sum(is_ready(p) for p in pods)} Ready; leader ring {state.ring_phase}"
             + (f" ({state.ring_reason})" if state.ring_reason else "")
             + (f"; still on lost node {lost_node}: {on_lost}" if on_lost else "")
         )
@@ -121,10 +114,6 @@ def check_group_recreated(
     return seconds, group_state(kube, namespace, lws, group)
 
 
-def _epoch(stamp: datetime) -> float:
-    return stamp.timestamp()
-
-
 def check_workers_after_leader_ready(kube: Clients, namespace: str, lws: str, group: int) -> float:
     """Every worker of the group was created at or after the moment its leader became Ready (API
     timestamps, 1 s resolution). Returns how long after the leader's Ready the last worker came."""
@@ -135,8 +124,8 @@ def check_workers_after_leader_ready(kube: Clients, namespace: str, lws: str, gr
     ready = next((c for c in leader.status.conditions or [] if c.type == "Ready" and c.status == "True"), None)
     if ready is None:
         raise CheckFailed(f"leader {leader.metadata.name} is not Ready: {describe(leader)}")
-    ready_at = _epoch(ready.last_transition_time)
-    workers = {n: _epoch(p.metadata.creation_timestamp) for n, p in pods.items() if n != leader.metadata.name}
+    ready_at = ready.last_transition_time.timestamp()
+    workers = {n: p.metadata.creation_timestamp.timestamp() for n, p in pods.items() if n != leader.metadata.name}
     if not workers:
         raise CheckFailed(f"group {lws}-{group} has no workers: {sorted(pods)}")
     early = {n: ready_at - at for n, at in workers.items() if at < ready_at}

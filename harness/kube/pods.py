@@ -23,6 +23,10 @@ def describe(pod: client.V1Pod) -> str:
     return "; ".join(parts)
 
 
+def is_ready(pod: client.V1Pod) -> bool:
+    return any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])
+
+
 def wait_ready(core: client.CoreV1Api, namespace: str, names: list[str], timeout: float) -> float:
     """Every named pod Running and Ready; returns seconds taken."""
 
@@ -31,10 +35,7 @@ def wait_ready(core: client.CoreV1Api, namespace: str, names: list[str], timeout
         pending = []
         for name in names:
             pod = pods.get(name)
-            ready = pod is not None and any(
-                c.type == "Ready" and c.status == "True" for c in pod.status.conditions or []
-            )
-            if not ready:
+            if pod is None or not is_ready(pod):
                 pending.append(describe(pod) if pod else f"{name}: not created")
         return not pending, " | ".join(pending)
 

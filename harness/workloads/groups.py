@@ -19,6 +19,7 @@ from typing import Any
 from kubernetes import client
 
 from harness.kube.client import Clients
+from harness.kube.pods import is_ready
 from harness.workloads.manifests import LWS_API, LWS_NAME_LABEL
 
 GROUP_INDEX_LABEL = "leaderworkerset.sigs.k8s.io/group-index"
@@ -154,7 +155,7 @@ def sample(kube: Clients, namespace: str, lws: str, service: str) -> Sample:
         running = p.status.phase == "Running" and all(
             c.state is not None and c.state.running is not None for c in p.status.container_statuses or []
         )
-        ready = running and any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])
+        ready = running and is_ready(p)
         members[int(labels[GROUP_INDEX_LABEL])].append(
             Member(p.metadata.name, p.spec.node_name or "", running, ready, labels.get(REVISION_LABEL, ""))
         )

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubernetes import client
-from kubernetes.client.exceptions import ApiException
-from kubernetes.dynamic import DynamicClient
 
 from harness.kube import drain
 from harness.kube.client import Clients
+from harness.kube.dynamic import create
 from harness.kube.waits import wait_until
 from harness.stack import builders, keda
 from harness.workloads import groups
@@ -44,11 +43,6 @@ class Service:
 
     def observe(self, kube: Clients, interval: float = 0.5) -> Any:
         return groups.observe(kube, self.namespace, self.lws, self.service, self.size, interval)
-
-
-def create(kube: Clients, obj: Object, namespace: str | None = None) -> Any:
-    resource = DynamicClient(kube.api).resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
-    return resource.create(body=obj, namespace=namespace if resource.namespaced else None)
 
 
 def inference_lws(
@@ -161,15 +155,6 @@ def wait_whole(kube: Clients, svc: Service, count: int, timeout: float = 240) ->
         return done == count and len(s.groups) == count, f"{done}/{count} whole and serving: {seen}"
 
     return wait_until(whole, timeout, f"LWS {svc.namespace}/{svc.lws}: {count} whole groups serving", interval=1)
-
-
-def delete_cluster_object(kube: Clients, obj: Object) -> None:
-    resource = DynamicClient(kube.api).resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
-    try:
-        resource.delete(name=obj["metadata"]["name"])
-    except ApiException as e:
-        if e.status != 404:
-            raise
 
 
 def revision(kube: Clients, svc: Service) -> str:

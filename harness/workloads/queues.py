@@ -5,14 +5,9 @@ WorkloadPriorityClasses, and the labels that put a LeaderWorkerSet in a queue.""
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from kubernetes.client.exceptions import ApiException
-from kubernetes.dynamic import DynamicClient
-
-from harness.kube.client import Clients
+from harness.kube.dynamic import cluster_objects, create
 from harness.stack import kueue
 from harness.stack.builders import QUEUE_LABEL, local_queue, resource_flavor
 
@@ -64,28 +59,3 @@ def queued(lws: Object, queue: str, priority_class: str | None = None) -> Object
     if priority_class:
         labels[PRIORITY_LABEL] = priority_class
     return out
-
-
-def create(kube: Clients, obj: Object, namespace: str | None = None) -> None:
-    """Create any object (built-in or custom) from its dict."""
-    resource = DynamicClient(kube.api).resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
-    resource.create(body=obj, namespace=namespace if resource.namespaced else None)
-
-
-@contextmanager
-def cluster_objects(kube: Clients, objs: list[Object]) -> Iterator[None]:
-    """Cluster-scoped objects (flavors, ClusterQueues, priority classes) that exist for a block only."""
-    made: list[Object] = []
-    try:
-        for obj in objs:
-            create(kube, obj)
-            made.append(obj)
-        yield
-    finally:
-        for obj in reversed(made):
-            resource = DynamicClient(kube.api).resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
-            try:
-                resource.delete(name=obj["metadata"]["name"])
-            except ApiException as e:
-                if e.status != 404:
-                    raise
