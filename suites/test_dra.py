@@ -22,14 +22,13 @@ from harness.checks.dra import (
 )
 from harness.cluster.testbed import TestbedCluster
 from harness.dra import install_fake_gpu
-from harness.dra.claims import NUMA, NVLINK_CLIQUE, Claim, claim_pod, gpu_index_is
+from harness.dra.claims import NUMA, NVLINK_CLIQUE, PCIE_ROOT, Claim, claim_pod, gpu_index_is
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
 from harness.kube.pods import wait_ready
 from harness.report.record import CheckRecord
 
 pytestmark = pytest.mark.dra
-PCIE_ROOT = "resource.kubernetes.io/pcieRoot"
 NOT_GPU_1 = f"!({gpu_index_is(1)})"
 
 

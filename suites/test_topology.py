@@ -20,14 +20,14 @@ from harness.checks.topology import (
     check_waits_whole,
 )
 from harness.cluster.testbed import TestbedCluster
-from harness.dra.claims import NUMA, NVLINK_CLIQUE
+from harness.dra.claims import NUMA, NVLINK_CLIQUE, PCIE_ROOT
 from harness.dra.install import DriverFigures
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
 from harness.report.record import CheckRecord
 from harness.topology import scenarios
 from harness.topology.allocate import allocate
-from harness.topology.claims import PCIE_ROOT, layout
+from harness.topology.claims import layout
 from harness.topology.placement import placement_map, pod_name, record_placement
 
 pytestmark = pytest.mark.topology

@@ -6,12 +6,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fake_gpu import DRIVER
-from fake_gpu.slices import GPU_CLASS, NIC_CLASS, NUMA_ATTRIBUTE
+from fake_gpu.slices import GPU_CLASS, NIC_CLASS, NUMA_ATTRIBUTE, PCIE_ROOT_ATTRIBUTE
 
 from harness.kube.objects import HOSTNAME_LABEL, busybox_image
 
 NVLINK_CLIQUE = f"{DRIVER}/nvlinkClique"
 NUMA = NUMA_ATTRIBUTE
+PCIE_ROOT = PCIE_ROOT_ATTRIBUTE
 
 
 @dataclass

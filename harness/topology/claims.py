@@ -14,11 +14,9 @@ from dataclasses import dataclass
 
 from fake_gpu.inventory import GPU, NodeInventory
 
-from harness.dra.claims import NUMA, NVLINK_CLIQUE, Claim, gpu_index_is
+from harness.dra.claims import NUMA, NVLINK_CLIQUE, PCIE_ROOT, Claim, gpu_index_is
 from harness.dra.install import node_inventories
 from harness.spec import Testbed
-
-PCIE_ROOT = "resource.kubernetes.io/pcieRoot"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from harness.checks import CheckFailed
 from harness.checks.dra import check_aligned, check_env_matches, check_stays_pending, placement_env, wait_allocated
 from harness.cluster.testbed import TestbedCluster
 from harness.dra import DriverFigures, install_fake_gpu
-from harness.dra.claims import NUMA, NVLINK_CLIQUE, Claim, claim_pod, gpu_index_is
+from harness.dra.claims import NUMA, NVLINK_CLIQUE, PCIE_ROOT, Claim, claim_pod, gpu_index_is
 from harness.dra.install import NAMESPACE
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
@@ -22,7 +22,6 @@ from harness.kube.pods import wait_ready
 from harness.kube.waits import wait_until
 
 pytestmark = pytest.mark.dra
-PCIE_ROOT = "resource.kubernetes.io/pcieRoot"
 DRIVER_ACCOUNT = f"system:serviceaccount:{NAMESPACE}:fake-gpu"
 
 

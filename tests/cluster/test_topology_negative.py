@@ -24,7 +24,7 @@ from harness.checks.topology import (
     misaligned,
 )
 from harness.cluster.testbed import TestbedCluster
-from harness.dra.claims import NUMA, NVLINK_CLIQUE, claim_pod
+from harness.dra.claims import NUMA, NVLINK_CLIQUE, PCIE_ROOT, claim_pod
 from harness.dra.install import DriverFigures
 from harness.dra.scalar import GPU_RESOURCE, NIC_RESOURCE, install_scalar
 from harness.kube.client import Clients
@@ -33,7 +33,7 @@ from harness.kube.pods import wait_ready
 from harness.report.record import CheckRecord
 from harness.topology import scenarios
 from harness.topology.allocate import allocate
-from harness.topology.claims import PCIE_ROOT, layout
+from harness.topology.claims import layout
 from harness.topology.placement import placement_map, pod_name
 
 pytestmark = pytest.mark.topology

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.dra.claims import NUMA, NVLINK_CLIQUE, gpu_index_is
+from harness.dra.claims import NUMA, NVLINK_CLIQUE, PCIE_ROOT, gpu_index_is
 from harness.dra.install import node_inventories
 from harness.spec import load_spec
-from harness.topology.claims import PCIE_ROOT, layout
+from harness.topology.claims import layout
 
 PROFILES = sorted((Path(__file__).parents[2] / "clusters").glob("*.yaml"))
 
