@@ -176,7 +176,8 @@ def test_read_only_suites_pass_on_a_cluster_the_harness_did_not_create(
 def test_disruptive_check_is_refused_without_the_flag_and_runs_with_it(
     cluster: external_kind.External, tmp_path: Path
 ) -> None:
-    check = tmp_path / "test_disrupt.py"
+    check = tmp_path / "suites" / "test_disrupt.py"  # a conformance check lives in a suites/ folder
+    check.parent.mkdir()
     check.write_text(DISRUPTIVE_CHECK)
     refused = _run(cluster, [str(check)], tmp_path / "refused")["test_kills_a_pod"]
     assert refused["verdict"] == "not_applicable", refused

@@ -61,9 +61,10 @@ def test_failing_check_in_a_deleted_namespace(kube):
 @pytest.fixture(scope="module")
 def failed_run(testbed: TestbedCluster, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("diagnostics")
-    (root / "test_failing.py").write_text(FAILING_CHECKS)
+    (root / "suites").mkdir()  # a conformance check lives in a suites/ folder
+    (root / "suites" / "test_failing.py").write_text(FAILING_CHECKS)
     spec = str(Path(testbed.spec.source).resolve())
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_failing.py"]
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "suites/test_failing.py"]
     command += ["--testbed", spec, "--reuse-cluster", "--keep-cluster", "--report-dir", "reports"]
     proc = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
