@@ -39,7 +39,9 @@ pytestmark = pytest.mark.restart
 NAME, GROUPS, SIZE = "vllm", 2, 2
 ENGINE = Engine(inter_token_latency_ms=5, shutdown_timeout_seconds=2, termination_grace_period_seconds=5)
 RECOVERY = 180  # seconds a group may take to be whole again
-LOAD = LoadSpec(target="", users=4, duration=120, max_tokens=16)  # target: the testbed's port, per run
+# target: the testbed's port, per run. A 16-token stream takes under a second: one silent for 30 s
+# went to a dead member, and counts as failed (and stopping the load waits at most that long).
+LOAD = LoadSpec(target="", users=4, duration=120, max_tokens=16, request_timeout=30)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from harness.load import results
 from harness.load.target import check_target
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
-STOP_GRACE = 30  # seconds Locust may take past --run-time to let in-flight streams finish and exit
+STOP_FILE = "stop"  # in the load's folder: its presence tells the users to send nothing new
+STOP_GRACE = 30  # seconds Locust may take to exit once told to quit
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,16 @@ class RunningLoad:
             self.stop()
 
     def stop(self) -> None:
-        """Ask Locust to stop (SIGTERM lets it write its CSVs), then make sure it is gone."""
+        """Send nothing new and let the open streams end (up to the request timeout), so each request
+        sent is recorded with its answer; past that, SIGTERM (open streams are recorded as unfinished
+        and Locust writes its CSVs), and last a kill."""
+        if self.proc.poll() is None:
+            (self.out / STOP_FILE).touch()
+            try:
+                self.proc.wait(timeout=self.spec.request_timeout + 5)
+                return
+            except subprocess.TimeoutExpired:
+                pass
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -88,6 +98,7 @@ def start(spec: LoadSpec, out: Path) -> RunningLoad:
     out.mkdir(parents=True, exist_ok=True)
     events = out / "requests.jsonl"
     events.unlink(missing_ok=True)
+    (out / STOP_FILE).unlink(missing_ok=True)
     env = {
         **os.environ,
         "LLMC_LOAD_EVENTS": str(events),
@@ -96,6 +107,8 @@ def start(spec: LoadSpec, out: Path) -> RunningLoad:
         "LLMC_LOAD_MAX_TOKENS": str(spec.max_tokens),
         "LLMC_LOAD_PROMPT_WORDS": str(spec.prompt_words),
         "LLMC_LOAD_REQUEST_TIMEOUT": str(spec.request_timeout),
+        "LLMC_LOAD_DURATION": str(spec.duration),
+        "LLMC_LOAD_STOP_FILE": str(out / STOP_FILE),
     }
     cmd = [
         sys.executable,
@@ -108,8 +121,8 @@ def start(spec: LoadSpec, out: Path) -> RunningLoad:
         str(spec.users),
         "-r",
         str(spec.spawn_rate),
-        "--run-time",
-        f"{math.ceil(spec.duration)}s",
+        "--run-time",  # a backstop: the users stop at spec.duration and let open streams end
+        f"{math.ceil(spec.duration + spec.request_timeout + 5)}s",
         "--host",
         spec.target.rstrip("/"),
         "--csv",
@@ -131,7 +144,7 @@ def run(spec: LoadSpec, out: Path) -> results.LoadResult:
     """Run a bounded load to completion and return its results (also written to out/results.json)."""
     load = start(spec, out)
     try:
-        load.wait(timeout=spec.duration + STOP_GRACE + 30)
+        load.wait(timeout=spec.duration + spec.request_timeout + STOP_GRACE + 30)
     finally:
         load.stop()
     return load.result()

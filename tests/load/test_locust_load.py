@@ -103,3 +103,43 @@ def test_a_request_bound_stops_the_load_early(tmp_path: Path) -> None:
         server.stop()
     assert result.requests == 5 and result.failed == 0
     assert time.monotonic() - started < 30, "stopped by the request bound, long before the 60 s duration"
+
+
+SLOW_STREAM = ["--time-to-first-token", "20", "--inter-token-latency", "300"]  # 16 tokens: about 4.8 s
+
+
+def test_stopping_lets_the_open_streams_end(tmp_path: Path) -> None:
+    """stop() sends nothing new and waits for the answers: every request sent is recorded, whole."""
+    server = MockVLLM(args=SLOW_STREAM).start()
+    try:
+        with background(LoadSpec(server.url, users=4, spawn_rate=4, duration=60, max_tokens=16), tmp_path) as load:
+            time.sleep(3)  # every user is mid-stream
+            load.stop()
+        result = load.result()
+    finally:
+        server.stop()
+    assert result.requests == 4 and result.failed == 0, result.failures
+    assert result.duration >= 4.5, "the streams ran to their end after the stop"
+
+
+def test_the_duration_ends_the_sending_not_the_open_streams(tmp_path: Path) -> None:
+    server = MockVLLM(args=SLOW_STREAM).start()
+    try:
+        result = run(LoadSpec(server.url, users=2, spawn_rate=2, duration=2, max_tokens=16), tmp_path)
+    finally:
+        server.stop()
+    assert result.requests == 2 and result.failed == 0, result.failures
+
+
+def test_a_stream_still_open_at_the_bound_is_recorded_unfinished(tmp_path: Path) -> None:
+    """Past the request timeout the stop is forced, and the open streams are failures, not lost records."""
+    server = MockVLLM(args=SLOW_STREAM).start()
+    spec = LoadSpec(server.url, users=3, spawn_rate=3, duration=60, max_tokens=200, request_timeout=2)
+    try:
+        with background(spec, tmp_path) as load:
+            time.sleep(2)
+            load.stop()  # 200 tokens take a minute: still open after the 2 s + 5 s grace
+        result = load.result()
+    finally:
+        server.stop()
+    assert result.requests == 3 and result.failures == {"unfinished": 3}, result.failures

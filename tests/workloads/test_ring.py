@@ -89,13 +89,23 @@ def test_lost_member_breaks_the_ring_and_a_restarted_one_is_refused(spawn: Any) 
 
 
 def test_a_frozen_member_is_lost_by_heartbeat(spawn: Any) -> None:
-    leader, worker = start_group(spawn, 2, args=["--ring-heartbeat", "1"])
+    leader, worker = start_group(spawn, 2, args=["--ring-heartbeat", "0.5", "--ring-timeout", "2"])
     worker.signal(signal.SIGSTOP)  # its connection stays open, as on a stopped node: only pings tell
     try:
         leader.wait(lambda: leader.health().status_code == 503, 10, "broken by a missed heartbeat")
-        assert leader.health().json()["reason"] == "ring broken: worker 1 lost (heartbeat missed)"
+        assert leader.health().json()["reason"] == "ring broken: worker 1 lost (heartbeat missed: silent for 2 s)"
     finally:
         worker.signal(signal.SIGCONT)
+
+
+def test_a_member_stalled_shorter_than_the_timeout_stays(spawn: Any) -> None:
+    leader, worker = start_group(spawn, 2, args=["--ring-heartbeat", "0.5", "--ring-timeout", "4"])
+    worker.signal(signal.SIGSTOP)  # a CPU-starved pod: several beats late, not dead
+    time.sleep(2.5)
+    worker.signal(signal.SIGCONT)
+    time.sleep(1)
+    assert leader.health().status_code == 200, leader.health().json()
+    assert ring(worker)["phase"] == "formed"
 
 
 def test_join_after_formation_is_refused(spawn: Any) -> None:

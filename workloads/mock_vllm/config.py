@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from mock_vllm.topology import Placement, PlacementError
 
@@ -55,7 +55,10 @@ class Group:
     worker_index: int = 0
     leader_address: str = ""
     ring_port: int = 8000  # the leader's port that workers join at
-    heartbeat_seconds: float = 5.0  # a pong is due within half of it: lenient enough for a CPU-starved pod
+    heartbeat_seconds: float = 2.0  # each side sends a beat this often
+    # Silence longer than this loses the peer. Lenient because a CPU-starved pod on a 2-core testbed
+    # can stall for seconds; a killed member's closed connection is noticed at once anyway.
+    timeout_seconds: float = 15.0
 
     @property
     def is_leader(self) -> bool:
@@ -119,7 +122,8 @@ def _parser() -> argparse.ArgumentParser:
     a("--numa-misaligned-slowdown", type=float, default=1.5, help="ITL factor when GPU and NIC NUMA differ")
     a("--cross-rack-slowdown", type=float, default=2.0, help="ITL factor when the group spans racks")
     a("--ring-port", type=int, default=None, help="the leader's port workers join at (default: --port)")
-    a("--ring-heartbeat", type=float, default=5.0, help="seconds between ring heartbeats")
+    a("--ring-heartbeat", type=float, default=2.0, help="seconds between ring heartbeats")
+    a("--ring-timeout", type=float, default=15.0, help="seconds of silence after which a ring member is lost")
     return p
 
 
@@ -149,7 +153,9 @@ def parse(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None =
     unknown = sorted(set(ns.failure_types) - set(FAILURE_TYPES))
     _check(errors, not unknown, f"--failure-types: unknown {unknown}; known: {', '.join(FAILURE_TYPES)}")
     _check(errors, ns.ring_heartbeat > 0, "--ring-heartbeat: must be positive")
-    group = _group(env, ns.ring_port or ns.port, ns.ring_heartbeat, errors)
+    _check(errors, ns.ring_timeout > ns.ring_heartbeat, "--ring-timeout: must be longer than --ring-heartbeat")
+    group = _group(env, ns.ring_port or ns.port, errors)
+    group = replace(group, heartbeat_seconds=ns.ring_heartbeat, timeout_seconds=ns.ring_timeout)
     try:
         placement = Placement.from_env(env)
     except PlacementError as e:
@@ -186,7 +192,7 @@ def parse(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None =
     )
 
 
-def _group(env: Mapping[str, str], ring_port: int, heartbeat: float, errors: list[str]) -> Group:
+def _group(env: Mapping[str, str], ring_port: int, errors: list[str]) -> Group:
     """LeaderWorkerSet's env: LWS_GROUP_SIZE, LWS_WORKER_INDEX, LWS_LEADER_ADDRESS (absent: a group of one)."""
     values: dict[str, int] = {}
     for name, default in (("LWS_GROUP_SIZE", 1), ("LWS_WORKER_INDEX", 0)):
@@ -201,4 +207,4 @@ def _group(env: Mapping[str, str], ring_port: int, heartbeat: float, errors: lis
     _check(errors, size >= 1, f"LWS_GROUP_SIZE: {size} must be at least 1")
     _check(errors, 0 <= index < max(size, 1), f"LWS_WORKER_INDEX: {index} is outside the group (size {size})")
     _check(errors, index == 0 or bool(leader), "LWS_LEADER_ADDRESS: a worker (index > 0) needs its leader's address")
-    return Group(size=size, worker_index=index, leader_address=leader, ring_port=ring_port, heartbeat_seconds=heartbeat)
+    return Group(size=size, worker_index=index, leader_address=leader, ring_port=ring_port)

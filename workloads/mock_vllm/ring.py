@@ -1,7 +1,8 @@
 """The group ring: how an LWS multi-host group behaves like vLLM's NCCL/Ray group.
 
 - The leader (LWS_WORKER_INDEX 0) serves; each worker holds one websocket to the leader's
-  /ring/join, opened with a hello (index, group size, placement) and kept alive by heartbeats.
+  /ring/join, opened with a hello (index, group size, placement); both sides then send a beat every
+  --ring-heartbeat seconds, and a peer silent for --ring-timeout seconds is lost.
 - The ring forms when all LWS_GROUP_SIZE - 1 workers have joined: only then is the leader ready.
 - A member lost (connection closed or heartbeat missed) breaks the ring for good: the leader stops
   serving and says why in /health and llmc:ring_broken; the workers see their leader gone.
@@ -28,6 +29,7 @@ from mock_vllm.topology import GroupPlacement, Placement, PlacementError
 
 log = logging.getLogger("mock_vllm.ring")
 JOIN_PATH = "/ring/join"
+BEAT = "beat"
 
 
 @dataclass
@@ -103,7 +105,7 @@ class RingLeader:
         return index, ""
 
     async def join(self, request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(heartbeat=self.group.heartbeat_seconds)
+        ws = web.WebSocketResponse()
         await ws.prepare(request)
         try:
             hello = await ws.receive_json(timeout=10)
@@ -130,15 +132,41 @@ class RingLeader:
             self._form()
         else:
             self._on_change(self)
-        async for _ in ws:  # workers send nothing after the hello; heartbeats are pings
-            pass
+        why = await hold(ws, self.group)
         self._sockets.pop(index, None)
-        self._break(f"worker {index} lost ({'heartbeat missed' if ws.exception() else 'connection closed'})")
+        self._break(f"worker {index} lost ({why})")
         return ws
 
     async def close(self) -> None:
         for ws in list(self._sockets.values()):
             await ws.close(message=b"leader shutting down")
+
+
+async def hold(ws: web.WebSocketResponse | aiohttp.ClientWebSocketResponse, group: Group) -> str:
+    """Beat every heartbeat_seconds and listen for the peer's beats; return why the peer was lost.
+
+    Our own beats rather than websocket pings: aiohttp wants a pong within half a ping interval,
+    and a CPU-starved pod on a small testbed misses that without being dead."""
+
+    async def beat() -> None:
+        with contextlib.suppress(ConnectionError, RuntimeError):  # the socket closed: hold() reports it
+            while not ws.closed:
+                await ws.send_str(BEAT)
+                await asyncio.sleep(group.heartbeat_seconds)
+
+    beating = asyncio.ensure_future(beat())
+    try:
+        while True:
+            try:
+                msg = await ws.receive(timeout=group.timeout_seconds)
+            except TimeoutError:
+                return f"heartbeat missed: silent for {group.timeout_seconds:g} s"
+            if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED):
+                return f"connection closed{f': {msg.extra}' if msg.extra else ''}"
+            if msg.type is aiohttp.WSMsgType.ERROR:
+                return f"connection error: {msg.data}"
+    finally:
+        beating.cancel()
 
 
 class RingWorker:
@@ -183,7 +211,7 @@ class RingWorker:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=5)) as session:
             while True:
                 try:
-                    ws = await session.ws_connect(self.url(), heartbeat=self.group.heartbeat_seconds)
+                    ws = await session.ws_connect(self.url())
                 except (TimeoutError, aiohttp.ClientError, OSError) as e:
                     self.state.reason = f"leader {self.url()} not answering yet: {type(e).__name__}"
                     await asyncio.sleep(1)  # the leader may start after us: LWS starts them together
@@ -200,14 +228,5 @@ class RingWorker:
                     self.state.phase, self.state.reason = "formed", ""
                     self.state.ring_id, self.state.formed_at = answer.get("ring_id", ""), time.time()
                     log.info("worker %d joined ring %s", self.group.worker_index, self.state.ring_id)
-                    why = "connection closed"
-                    while True:
-                        msg = await ws.receive()
-                        if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED):
-                            why = msg.extra or why
-                            break
-                        if msg.type is aiohttp.WSMsgType.ERROR:
-                            why = f"heartbeat missed ({msg.data})"
-                            break
-                    self._broken(f"leader lost: {why}")
+                    self._broken(f"leader lost: {await hold(ws, self.group)}")
                     return
