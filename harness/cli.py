@@ -217,9 +217,15 @@ def _cluster_create(args: argparse.Namespace) -> int:
 
 def _cluster_delete(args: argparse.Namespace) -> int:
     from harness.cluster.kind import Kind, resolve_kind
+    from harness.cluster.lock import TestbedLock
     from harness.cluster.testbed import delete_testbed, network_name
+    from harness.supply.cache import cache_dir
 
     spec = load_spec(args.file)
+    busy = TestbedLock(spec.name, cache_dir() / "clusters" / spec.name).held_elsewhere()
+    if busy:
+        print(f"harness cluster delete: not deleting: {busy}", file=sys.stderr)
+        return 1
     delete_testbed(spec.name, Kind(resolve_kind(), network=network_name(spec.name)))
     return 0
 

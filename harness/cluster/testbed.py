@@ -10,6 +10,7 @@ import docker.errors
 import yaml
 
 from harness.cluster.kind import Kind, resolve_kind
+from harness.cluster.lock import TestbedLock
 from harness.kube.client import Clients
 from harness.kube.waits import wait_until
 from harness.spec import Testbed
@@ -85,6 +86,8 @@ class TestbedCluster:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.kubeconfig = self.workdir / "kubeconfig"
         self.network = network_name(spec.name)
+        self.lock = TestbedLock(spec.name, self.workdir)
+        self.owner = False  # this run creates the cluster, so it alone may delete it
         self.figures = Figures()
         self.docker = docker_client()
         self.kind = Kind(resolve_kind(), network=self.network)
@@ -120,6 +123,11 @@ class TestbedCluster:
             self.kind.export_kubeconfig(name, self.kubeconfig)
             self.supply.attach()
         else:
+            self.lock.acquire()  # before anything is made: a concurrent run of this name stops here
+            if name in self.kind.clusters():  # made by the run that held the lock a moment ago
+                self.lock.release()
+                raise RuntimeError(f"a kind cluster named {name!r} appeared while this run started; try again")
+            self.owner = True
             self._ensure_network()
             started = time.monotonic()
             supplied = self.supply.prepare(self.spec.kubernetes)
@@ -175,14 +183,18 @@ class TestbedCluster:
         return seconds
 
     def down(self, force: bool = False) -> None:
-        """Delete what this run created, unless asked to keep it (force: after a failed start)."""
+        """Delete what this run created, unless asked to keep it (force: after a failed start). A
+        cluster this run did not create (reused, or refused as already there) is never deleted."""
         self._record_memory_peaks()
-        if self.options.keep and not force:
-            log(f"keeping kind cluster {self.spec.name} (kubeconfig {self.kubeconfig})")
-            return
-        if self.options.reuse and self.figures.reused and not force:
-            return
-        delete_testbed(self.spec.name, self.kind, self.supply)
+        try:
+            if not self.owner:
+                return
+            if self.options.keep and not force:
+                log(f"keeping kind cluster {self.spec.name} (kubeconfig {self.kubeconfig})")
+                return
+            delete_testbed(self.spec.name, self.kind, self.supply)
+        finally:
+            self.lock.release()
 
     def _record_memory_peaks(self) -> None:
         """Each node container's peak memory (cgroup v1 reports max_usage; v2 reports current usage)."""

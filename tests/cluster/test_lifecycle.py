@@ -1,4 +1,5 @@
-"""Testbed lifecycle on the real Docker engine: an interrupted creation leaves nothing behind."""
+"""Testbed lifecycle on the real Docker engine: an interrupted creation leaves nothing behind, and a
+run never creates or deletes a testbed another run owns."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from pathlib import Path
 import docker
 import pytest
 
-from harness.cluster.testbed import network_name
+from harness.cluster.testbed import Options, TestbedCluster, network_name
+from harness.supply.cache import cache_dir
 
 pytestmark = pytest.mark.lifecycle
 
@@ -66,3 +68,46 @@ def test_interrupted_create_leaves_nothing(tmp_path: Path, signum: int) -> None:
     assert proc.returncode != 0, f"an interrupted create must not report success:\n{output}"
     left = _leftovers(client, name)
     assert not left, f"left behind after {signal.Signals(signum).name}: {left}\n{output[-2000:]}"
+
+
+HOLD_LOCK = """
+import sys, time
+from pathlib import Path
+from harness.cluster.lock import TestbedLock
+lock = TestbedLock(sys.argv[1], Path(sys.argv[2]))  # held while referenced
+lock.acquire()
+print("held", flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_testbed_owned_by_a_running_harness_is_neither_created_again_nor_deleted(tmp_path: Path) -> None:
+    name = "llmc-owned"
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC.format(name=name))
+    workdir = cache_dir() / "clusters" / name
+    workdir.mkdir(parents=True, exist_ok=True)
+    owner = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, name, str(workdir)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert owner.stdout is not None and owner.stdout.readline().strip() == "held"
+        for command in ("create", "delete"):
+            proc = subprocess.run(
+                [sys.executable, "-m", "harness", "cluster", command, str(spec)],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert proc.returncode != 0, proc.stdout + proc.stderr
+            assert f"testbed {name!r} is owned by a harness run that is still going (pid {owner.pid}" in proc.stderr
+        assert not _leftovers(docker.from_env(), name)
+    finally:
+        owner.kill()
+        owner.wait(timeout=10)
+
+
+def test_a_second_run_refuses_an_existing_testbed_and_leaves_it_running(testbed: TestbedCluster) -> None:
+    second = TestbedCluster(testbed.spec, Options())
+    with pytest.raises(RuntimeError, match="already exists"):
+        second.start()
+    assert testbed.spec.name in testbed.kind.clusters(), "the refused run deleted the cluster it found"
+    assert testbed.wait_ready(timeout=60) < 60
