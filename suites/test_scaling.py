@@ -1,6 +1,7 @@
 """Scaling: KEDA scales a LeaderWorkerSet of mock vLLM groups on `vllm:num_requests_waiting`
 (through Prometheus) under Locust load and back down, to zero when idle, only ever by whole groups;
-a capacity buffer of low-priority placeholder pods is preempted by the groups.
+a capacity buffer of low-priority placeholder pods is preempted by the groups. Scaling from zero:
+suites/test_scaling_from_zero.py.
 
 Negative controls: tests/cluster/test_scaling_negative.py.
 """
@@ -111,16 +112,6 @@ def test_keda_scales_groups_to_zero_when_idle(record: CheckRecord, kube: Clients
     record.event("minReplicaCount set to 0", started)
     seconds = scaling.scaled_to(kube, cycle.svc, 0, timeout=120)
     record.figure("scale_to_zero", seconds, "s", f"cooldownPeriod {so['spec']['cooldownPeriod']} s")
-
-
-def test_keda_scales_from_zero_on_the_first_request(record: CheckRecord) -> None:
-    """KEDA scales an LWS from zero groups on the first request"""
-    record.not_applicable(
-        "with zero groups no engine exports vllm:num_requests_waiting and the NodePort refuses the request, "
-        "so nothing in this stack (LWS, KEDA's prometheus trigger, Prometheus) sees the first request; it needs "
-        "a component that holds requests and exports their count (KEDA's HTTP add-on or a gateway), which the "
-        "stack does not install"
-    )
 
 
 def scale_up_seconds(kube: Clients, testbed: TestbedCluster, priority_class: str | None) -> tuple[float, list[str]]:

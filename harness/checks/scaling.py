@@ -8,14 +8,21 @@ is false (no KEDA trigger on the LWS; leaders that serve without their workers) 
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import openai
+import requests
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from harness.checks import CheckFailed
 from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
+from harness.kube.dynamic import create
+from harness.kube.namespaces import scratch_namespace
 from harness.kube.waits import WaitTimeout, wait_until
 from harness.load import LoadSpec
 from harness.stack import keda, prometheus
@@ -80,6 +87,42 @@ def whole_before_serving(timeline: GroupTimeline) -> dict[int, float]:
     return timeline.partial_seconds()
 
 
+def scaled_from_zero(kube: Clients, svc: Service, host_port: int, timeout: float) -> tuple[float, float]:
+    """With the LWS at zero groups, the first request (one stream through the front door on
+    127.0.0.1:host_port) is answered in full, by a whole group the LWS scaled up for it. Returns the
+    request's time to first token and the seconds from the request to that group's leader Ready."""
+    s = groups.sample(kube, svc.namespace, svc.lws, svc.service)
+    if s.replicas != 0 or s.groups:
+        raise CheckFailed(f"LWS {svc.lws} is not at zero groups before the request: replicas {s.replicas}")
+    chat = openai.OpenAI(base_url=f"http://127.0.0.1:{host_port}/v1", api_key="none", max_retries=0, timeout=timeout)
+    sent = time.time()
+    first: float | None = None
+    got = 0
+    try:
+        stream = chat.chat.completions.create(
+            model="mock-model", messages=[{"role": "user", "content": "hi"}], max_tokens=8, stream=True
+        )
+        for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                first = first or time.time() - sent
+                got += 1
+    except openai.OpenAIError as e:
+        raise CheckFailed(
+            f"the first request to zero groups was not answered: {type(e).__name__}: {str(e)[:300]} "
+            f"after {time.time() - sent:.0f} s; {_evidence(kube, svc)}"
+        ) from None
+    if got != 8 or first is None:
+        raise CheckFailed(f"the first request got {got} of 8 tokens; {_evidence(kube, svc)}")
+    after = groups.sample(kube, svc.namespace, svc.lws, svc.service)
+    whole = [g for g in after.groups.values() if g.whole(svc.size) and g.serving]
+    if not whole:
+        seen = "; ".join(g.describe(svc.size) for g in after.groups.values()) or "no pods"
+        raise CheckFailed(f"answered, yet no whole group serves: {seen}")
+    leader = kube.core.read_namespaced_pod(f"{svc.lws}-{whole[0].index}", svc.namespace)
+    ready = next(c for c in leader.status.conditions or [] if c.type == "Ready")
+    return first, ready.last_transition_time.timestamp() - sent
+
+
 def buffer_preempted(kube: Clients, namespace: str, placeholders: list[str]) -> list[str]:
     """The scheduler preempted placeholders of the capacity buffer to place the new groups;
     returns the preempted ones."""
@@ -122,3 +165,31 @@ def queue_load(testbed: TestbedCluster, groups: int, duration: float) -> LoadSpe
         max_requests=20000,
         max_tokens=64,
     )
+
+
+FROM_ZERO_HOLD = 150  # seconds the gateway holds the first request: KEDA's poll, a scrape, a group's start
+
+
+@contextmanager
+def from_zero_service(
+    kube: Clients, testbed: TestbedCluster, query: Callable[[str], str], hold: float = FROM_ZERO_HOLD
+) -> Iterator[Service]:
+    """An LWS at zero groups behind the request-holding gateway on the testbed's first port, scaled by
+    KEDA between 0 and 1 group on `query(namespace)`: inference.waiting_or_held_query sees the held
+    first request, inference.waiting_query (the engines' queue alone) cannot."""
+    with scratch_namespace(kube.core, "fromzero") as ns:
+        svc = inference.deploy(kube, ns, inference.inference_lws("infer", SIZE, 0, ENGINE), node_port=None)
+        for obj in inference.gateway("gateway", svc.service, testbed.spec.ports[0].node_port, hold):
+            create(kube, obj, ns)
+        create(kube, inference.scaled_object(svc, THRESHOLD, 0, 1, query(ns)), ns)
+        url = f"http://127.0.0.1:{testbed.spec.ports[0].host_port}/health"
+
+        def gateway_answers() -> tuple[bool, str]:
+            try:
+                return requests.get(url, timeout=2).status_code == 200, "gateway /health"
+            except requests.RequestException as e:
+                return False, f"{url}: {type(e).__name__}"
+
+        wait_until(gateway_answers, 120, "the gateway answers through the testbed's port", interval=1)
+        scaled_to(kube, svc, 0, timeout=60)
+        yield svc

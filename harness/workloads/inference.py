@@ -20,6 +20,7 @@ from harness.kube.dynamic import create
 from harness.kube.waits import wait_until
 from harness.stack import builders, keda
 from harness.workloads import groups
+from harness.workloads.images import mock_vllm_image
 from harness.workloads.manifests import (
     LWS_API,
     LWS_NAME_LABEL,
@@ -32,6 +33,7 @@ from harness.workloads.manifests import (
 
 Object = dict[str, Any]
 WAITING = "vllm:num_requests_waiting"
+GATEWAY_HELD = "llmc:gateway_requests_held"
 
 
 @dataclass(frozen=True)
@@ -116,9 +118,51 @@ def waiting_query(namespace: str) -> str:
     return f'sum({WAITING}{{namespace="{namespace}"}})'
 
 
-def scaled_object(svc: Service, threshold: float, min_groups: int, max_groups: int) -> Object:
-    """KEDA scales the LWS (its scale subresource counts groups) on requests waiting across leaders."""
-    so = builders.scaled_object(svc.lws, svc.lws, waiting_query(svc.namespace), threshold, min_groups, max_groups)
+def waiting_or_held_query(namespace: str) -> str:
+    """Requests waiting in engines plus those the gateway holds: with zero engines only the second
+    exists (`or vector(0)`: a sum over no series is empty, and empty + x is empty)."""
+    held = f'sum({GATEWAY_HELD}{{namespace="{namespace}"}})'
+    return f"({waiting_query(namespace)} or vector(0)) + ({held} or vector(0))"
+
+
+def gateway(name: str, upstream: str, node_port: int, hold_seconds: float) -> list[Object]:
+    """The request-holding gateway (mock_vllm.gateway, from the mock vLLM image) in front of the
+    Service `upstream`, scraped by Prometheus, behind a NodePort Service: the front door a service
+    that scales from zero needs (with zero engines the engines' own Service refuses the request)."""
+    labels = {"app": name}
+    args = [f"--upstream=http://{upstream}:{PORT}", f"--port={PORT}", f"--hold-timeout={hold_seconds:g}"]
+    container: Object = {
+        "name": "gateway",
+        "image": mock_vllm_image(),
+        "imagePullPolicy": "IfNotPresent",
+        "command": ["python3", "-m", "mock_vllm.gateway"],
+        "args": args,
+        "ports": [{"name": "http", "containerPort": PORT}],
+        "readinessProbe": {"httpGet": {"path": "/health", "port": PORT}, "periodSeconds": 1},
+        "resources": {"requests": {"cpu": "50m", "memory": "48Mi"}},
+    }
+    annotations = {"prometheus.io/scrape": "true", "prometheus.io/port": str(PORT)}
+    deployment: Object = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels, "annotations": annotations},
+                "spec": {"containers": [container], "terminationGracePeriodSeconds": 5},
+            },
+        },
+    }
+    return [deployment, leader_service(name, labels, node_port)]
+
+
+def scaled_object(svc: Service, threshold: float, min_groups: int, max_groups: int, query: str | None = None) -> Object:
+    """KEDA scales the LWS (its scale subresource counts groups) on requests waiting across leaders
+    (or on `query`)."""
+    query = query or waiting_query(svc.namespace)
+    so = builders.scaled_object(svc.lws, svc.lws, query, threshold, min_groups, max_groups)
     so["spec"]["scaleTargetRef"] = {"apiVersion": LWS_API, "kind": "LeaderWorkerSet", "name": svc.lws}
     return so
 

@@ -82,3 +82,16 @@ def test_buffer_check_fails_when_placeholders_outrank_the_groups(
         wait_until(unschedulable, 90, "the scheduler tried and failed to place group 1", interval=1)
         with pytest.raises(CheckFailed, match="no placeholder of the capacity buffer was preempted"):
             scaling.buffer_preempted(kube, namespace, placeholders)
+
+
+def test_from_zero_check_fails_when_keda_sees_only_the_engines_queue(
+    kube: Clients, testbed: TestbedCluster, mock_vllm: str
+) -> None:
+    """With zero groups no engine exports vllm:num_requests_waiting: KEDA on that alone never hears of
+    the request the gateway holds, and the request is refused when the hold ends."""
+    refused = r"first request to zero groups was not answered.*no engine served within 40 s"
+    with (
+        scaling.from_zero_service(kube, testbed, inference.waiting_query, hold=40) as svc,
+        pytest.raises(CheckFailed, match=refused),
+    ):
+        scaling.scaled_from_zero(kube, svc, testbed.spec.ports[0].host_port, timeout=90)

@@ -26,12 +26,14 @@ def free_port() -> int:
 
 @dataclass
 class MockVLLM:
-    """One mock-vllm process; `url` is its base URL on 127.0.0.1."""
+    """One mock-vllm process (or another entry point of the package: `module`); `url` is its base URL
+    on 127.0.0.1."""
 
     args: Sequence[str] = ()
     env: Mapping[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[str] | None = None
+    module: str = "mock_vllm"
 
     @property
     def url(self) -> str:
@@ -40,7 +42,7 @@ class MockVLLM:
     def start(self, wait_healthy: bool = True, timeout: float = 10) -> MockVLLM:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("LWS_", "LLMC_"))}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "mock_vllm", "--host", "127.0.0.1", "--port", str(self.port), *self.args],
+            [sys.executable, "-m", self.module, "--host", "127.0.0.1", "--port", str(self.port), *self.args],
             env={**env, **self.env},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
