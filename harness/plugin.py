@@ -198,6 +198,7 @@ def testbed(request: pytest.FixtureRequest) -> Iterator[TestbedCluster | Existin
         yield cluster
     finally:
         with _live_output(request.config):
+            request.config.stash[REPORT].stop_watching()
             cluster.down()
         request.config.stash[FIGURES] = cluster.figures.summary()
 
@@ -211,6 +212,7 @@ def _existing_cluster(config: pytest.Config, ref: ClusterRef) -> Iterator[Existi
         yield cluster
     finally:
         with _live_output(config):
+            config.stash[REPORT].stop_watching()
             left = cluster.close()
         config.stash[FIGURES] = f"existing cluster: {ref.source}" + (
             f"; removed namespaces this run left behind: {left}" if left else "; this run left no namespace behind"

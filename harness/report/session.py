@@ -99,10 +99,14 @@ class Report:
         except Exception:
             return None
 
-    def finish(self, exit_status: int | None, bring_up: str | None, stack: str | None) -> dict[str, Any] | None:
-        """Write results.json, summary.md and index.html into the run folder (if there is one)."""
+    def stop_watching(self) -> None:
+        """Stop the event log: before the cluster goes away, so it does not retry against nothing."""
         if self.events:
             self.events.stop()
+
+    def finish(self, exit_status: int | None, bring_up: str | None, stack: str | None) -> dict[str, Any] | None:
+        """Write results.json, summary.md and index.html into the run folder (if there is one)."""
+        self.stop_watching()
         if self._namespace_failing in namespaces.FAILURE_HOOKS:
             namespaces.FAILURE_HOOKS.remove(self._namespace_failing)
         if not self.run_dir:
