@@ -93,9 +93,8 @@ def restart_under_load(
         serves(served.host_port, requests=3)
     result = load.result()
     record.load(result, out)
-    record.event(what, disrupted)
-    # When each new member was created: where the restart's seconds went (LWS's reaction, the old
-    # members' deletion, the new ones' start).
+    # When each new member was created, next to the disruption's load mark: where the restart's
+    # seconds went (LWS's reaction, the old members' deletion, the new ones' start).
     for pod in group_members(kube, ns, NAME, group):
         record.event(f"{pod.metadata.name} created", pod.metadata.creation_timestamp.timestamp())
     failed = failed_during(result, what, "group whole again")

@@ -12,12 +12,17 @@ from harness.kube.client import Clients
 from harness.kube.waits import wait_until
 from harness.workloads.manifests import PORT
 
+RING_TIMEOUT = (2, 3)  # seconds to connect (to the API server), to read (the answer through its proxy)
+
 
 def ring_state(kube: Clients, namespace: str, pod: str) -> dict[str, Any]:
-    """The member's /ring (phase, reason, joined, placement, itl_slowdown), via the pod proxy."""
+    """The member's /ring (phase, reason, joined, placement, itl_slowdown), via the pod proxy.
+
+    Bounded: the API server's proxy to a pod that is going away (its IP no longer answers) hangs
+    for about 30 s, and a wait that polls the ring would measure that hang instead of the group."""
     # Unparsed (the client would turn JSON into a Python repr): an HTTPResponse, typed as str.
     reply: Any = kube.core.connect_get_namespaced_pod_proxy_with_path(
-        f"{pod}:{PORT}", namespace, "ring", _preload_content=False
+        f"{pod}:{PORT}", namespace, "ring", _preload_content=False, _request_timeout=RING_TIMEOUT
     )
     seen: dict[str, Any] = json.loads(reply.data)
     return seen
