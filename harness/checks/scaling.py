@@ -30,6 +30,7 @@ from harness.workloads import buffer, groups, inference
 from harness.workloads.groups import GroupTimeline
 from harness.workloads.inference import Service
 from harness.workloads.manifests import Engine
+from harness.workloads.observe import timed_stream
 
 
 def _evidence(kube: Clients, svc: Service) -> str:
@@ -94,18 +95,9 @@ def scaled_from_zero(kube: Clients, svc: Service, host_port: int, timeout: float
     s = groups.sample(kube, svc.namespace, svc.lws, svc.service)
     if s.replicas != 0 or s.groups:
         raise CheckFailed(f"LWS {svc.lws} is not at zero groups before the request: replicas {s.replicas}")
-    chat = openai.OpenAI(base_url=f"http://127.0.0.1:{host_port}/v1", api_key="none", max_retries=0, timeout=timeout)
     sent = time.time()
-    first: float | None = None
-    got = 0
     try:
-        stream = chat.chat.completions.create(
-            model="mock-model", messages=[{"role": "user", "content": "hi"}], max_tokens=8, stream=True
-        )
-        for chunk in stream:
-            if chunk.choices and chunk.choices[0].delta.content:
-                first = first or time.time() - sent
-                got += 1
+        got, first = timed_stream(host_port, timeout=timeout)
     except openai.OpenAIError as e:
         raise CheckFailed(
             f"the first request to zero groups was not answered: {type(e).__name__}: {str(e)[:300]} "

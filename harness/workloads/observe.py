@@ -4,6 +4,7 @@ a Service on 127.0.0.1 (the only address load may go to)."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import openai
@@ -28,13 +29,25 @@ def ring_state(kube: Clients, namespace: str, pod: str) -> dict[str, Any]:
     return seen
 
 
-def stream_chat(host_port: int, tokens: int = 8, model: str = "mock-model") -> int:
-    """One streamed chat completion through 127.0.0.1:host_port; returns the tokens received."""
-    client = openai.OpenAI(base_url=f"http://127.0.0.1:{host_port}/v1", api_key="none", max_retries=0, timeout=10)
+def timed_stream(host_port: int, tokens: int = 8, timeout: float = 10) -> tuple[int, float | None]:
+    """One streamed chat completion through 127.0.0.1:host_port; returns the tokens received and the
+    seconds to the first one (None without any)."""
+    client = openai.OpenAI(base_url=f"http://127.0.0.1:{host_port}/v1", api_key="none", max_retries=0, timeout=timeout)
+    sent = time.monotonic()
     stream = client.chat.completions.create(
-        model=model, messages=[{"role": "user", "content": "hi"}], max_tokens=tokens, stream=True
+        model="mock-model", messages=[{"role": "user", "content": "hi"}], max_tokens=tokens, stream=True
     )
-    return sum(1 for c in stream if c.choices and c.choices[0].delta.content)
+    got, first = 0, None
+    for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            first = first if first is not None else time.monotonic() - sent
+            got += 1
+    return got, first
+
+
+def stream_chat(host_port: int, tokens: int = 8) -> int:
+    """One streamed chat completion through 127.0.0.1:host_port; returns the tokens received."""
+    return timed_stream(host_port, tokens)[0]
 
 
 def serves(host_port: int, requests: int, timeout: float = 60) -> None:
