@@ -17,6 +17,7 @@ from types import FrameType
 
 import pytest
 
+from harness.checks import NotApplicable
 from harness.cluster.existing import ClusterRef, ExistingCluster, disruption_refusal, ensure_stack
 from harness.cluster.existing import resolve as resolve_context
 from harness.cluster.testbed import Options, TestbedCluster
@@ -328,6 +329,10 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    if call.excinfo is not None and call.excinfo.errisinstance(NotApplicable):
+        # Library code says "not applicable" by raising; here it becomes pytest's skip, with its reason.
+        report.outcome = "skipped"
+        report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {NOT_APPLICABLE}{call.excinfo.value}")
     rec = item.stash.get(ITEM_RECORD, None)
     if rec is None:
         return report

@@ -16,12 +16,19 @@ from pathlib import Path
 import pytest
 
 from harness.checks import CheckFailed, scaling
-from harness.checks.scaling import BUFFER_CPU_MILLIS, BUFFER_ENGINE, ENGINE, SIZE, THRESHOLD, most_groups, queue_load
 from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
 from harness.load import LoadResult, background
 from harness.report.record import CheckRecord
+from harness.scenarios.scaling import (
+    THRESHOLD,
+    allow_scale_to_zero,
+    most_groups,
+    queue_load,
+    queue_scaled_service,
+    scale_up_seconds,
+)
 from harness.workloads import buffer, inference
 from harness.workloads.groups import GroupTimeline
 from harness.workloads.inference import Service
@@ -49,11 +56,7 @@ def cycle(
 ) -> Iterator[Cycle]:
     top = most_groups(testbed)
     with scratch_namespace(kube.core, "scaling") as ns:
-        svc = inference.deploy(
-            kube, ns, inference.inference_lws("infer", SIZE, 1, ENGINE), testbed.spec.ports[0].node_port
-        )
-        inference.wait_whole(kube, svc, 1)
-        inference.create(kube, inference.scaled_object(svc, THRESHOLD, 1, top), ns)
+        svc = queue_scaled_service(kube, testbed, ns)
         out = tmp_path_factory.mktemp("scaling-load")
         with svc.observe(kube) as timeline:
             run = Cycle(svc, timeline, out)
@@ -83,17 +86,20 @@ def test_keda_scales_groups_up_under_load_and_down_after(
     record.load(cycle.load, cycle.out)
     record.series("whole_groups", cycle.timeline.whole_groups(), "groups")
     record.series("lws_replicas", [(s.at, s.replicas) for s in cycle.timeline.samples], "groups")
-    if cycle.failure is not None:
-        raise cycle.failure
-    assert cycle.up is not None and cycle.down is not None
-    record.figure("scale_up", cycle.up, "s", f"1 → {most_groups(testbed)} whole groups serving, from load start")
-    record.figure("scale_down", cycle.down, "s", "back to 1 group, from load stop")
+    record.figure("most_whole_groups", max((n for _, n in cycle.timeline.whole_groups()), default=0), "groups")
     record.figure("failed_requests", cycle.load.failed, "requests")
     record.evidence(f"load: {cycle.load.requests} requests, {cycle.load.failed} failed, ttft p50 {cycle.load.ttft.p50}")
+    if cycle.up is not None:
+        record.figure("scale_up", cycle.up, "s", f"1 → {most_groups(testbed)} whole groups serving, from load start")
+    if cycle.down is not None:
+        record.figure("scale_down", cycle.down, "s", "back to 1 group, from load stop")
+    if cycle.failure is not None:
+        raise cycle.failure
 
 
 def test_every_group_created_by_scaling_is_whole_before_it_serves(record: CheckRecord, cycle: Cycle) -> None:
     """Every group created by scaling is whole before it serves: no partial group is ever an endpoint"""
+    record.figure("groups_created", len(scaling.created_groups(cycle.timeline)), "groups", "by the scale-up")
     partial = scaling.whole_before_serving(cycle.timeline)
     record.figure("partial_group_seconds", sum(partial.values()), "s", "summed over groups, sampled every 0.5 s")
     for index, seconds in sorted(partial.items()):
@@ -107,27 +113,11 @@ def test_every_group_created_by_scaling_is_whole_before_it_serves(record: CheckR
 def test_keda_scales_groups_to_zero_when_idle(record: CheckRecord, kube: Clients, cycle: Cycle) -> None:
     """KEDA scales the LWS to zero groups when no request waits"""
     so = inference.scaled_object(cycle.svc, THRESHOLD, 0, 1)
-    inference.patch_scaled_object(kube, cycle.svc, {"spec": {"minReplicaCount": 0, "maxReplicaCount": 1}})
+    allow_scale_to_zero(kube, cycle.svc)
     started = time.time()
     record.event("minReplicaCount set to 0", started)
     seconds = scaling.scaled_to(kube, cycle.svc, 0, timeout=120)
     record.figure("scale_to_zero", seconds, "s", f"cooldownPeriod {so['spec']['cooldownPeriod']} s")
-
-
-def scale_up_seconds(kube: Clients, testbed: TestbedCluster, priority_class: str | None) -> tuple[float, list[str]]:
-    """Seconds from asking for every group to all of them whole and serving, with the worker nodes'
-    free CPU held by placeholders when `priority_class` is given; and the placeholders preempted."""
-    top = most_groups(testbed)
-    with scratch_namespace(kube.core, "buffer") as ns:
-        svc = inference.deploy(kube, ns, inference.inference_lws("infer", SIZE, 1, BUFFER_ENGINE), node_port=None)
-        inference.wait_whole(kube, svc, 1)
-        placeholders = []
-        if priority_class:
-            nodes = [w.name for w in testbed.spec.workers]
-            placeholders = buffer.fill(kube, ns, nodes, priority_class, leave_millis=BUFFER_CPU_MILLIS // 2)
-        inference.patch_lws(kube, svc, {"spec": {"replicas": top}})
-        seconds = scaling.scaled_to(kube, svc, top, timeout=180)
-        return seconds, scaling.buffer_preempted(kube, ns, placeholders) if placeholders else []
 
 
 def test_capacity_buffer_is_preempted_by_scaled_groups(
@@ -135,11 +125,12 @@ def test_capacity_buffer_is_preempted_by_scaled_groups(
 ) -> None:
     """A capacity buffer (low-priority placeholder pods) is preempted by the groups a scale-up creates"""
     top = most_groups(testbed)
-    without, _ = scale_up_seconds(kube, testbed, priority_class=None)
-    with buffer.placeholder_class(kube) as priority_class:
-        with_buffer, preempted = scale_up_seconds(kube, testbed, priority_class)
+    without, _, _ = scale_up_seconds(kube, testbed, priority_class=None)
     record.figure("scale_up_without_buffer", without, "s", f"1 → {top} groups on free CPU")
+    with buffer.placeholder_class(kube) as priority_class:
+        with_buffer, placed, preempted = scale_up_seconds(kube, testbed, priority_class)
     record.figure("scale_up_with_buffer", with_buffer, "s", f"1 → {top} groups, preempting placeholders")
+    record.figure("placeholders_preempted", len(preempted), "pods", f"of {len(placed)} placed")
     record.evidence(f"placeholders preempted: {preempted}")
     record.evidence(
         "no node autoscaler on a kind testbed: without the buffer the capacity is simply free, so the buffer "

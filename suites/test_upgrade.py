@@ -1,10 +1,6 @@
-"""Upgrades under load: draining a node that hosts a group, an LWS rolling update, and a
-group-aware drain order where a pod-level PodDisruptionBudget falls short.
-
-The graceful setup: a preStop pause on the leader (its endpoint leaves the Service before the
-engine is told to stop), the engine's drain (--shutdown-timeout finishes in-flight streams), a
-terminationGracePeriodSeconds covering both, and workers whose preStop outlives their leader's
-drain (a worker that leaves breaks the ring and cuts the leader's streams).
+"""Upgrades under load: draining a node that hosts a group, an LWS rolling update, the gap of a
+pod-level PodDisruptionBudget, and a group-aware drain order that closes it. Set-ups (the graceful
+engine, groups per node, the load): harness/scenarios/upgrade.py.
 
 Negative controls: tests/cluster/test_upgrade_negative.py.
 """
@@ -13,27 +9,29 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from harness.checks import upgrade
-from harness.checks.upgrade import (
-    GRACEFUL,
-    SIZE,
-    WORKER_PRE_STOP,
-    lightest_node,
-    load_spec,
-    new_template_env,
-    serving_groups,
-    spread_groups,
-    wait_traffic,
-)
 from harness.cluster.testbed import TestbedCluster
 from harness.kube import drain
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
 from harness.load import background
 from harness.report.record import CheckRecord
+from harness.scenarios.upgrade import (
+    DRAIN_REQUEST_TIMEOUT,
+    DRAIN_USERS,
+    drained_groups,
+    lightest_node,
+    load_spec,
+    new_template_env,
+    pod_budget,
+    rolling_groups,
+    spread_groups,
+    wait_traffic,
+)
 from harness.workloads import inference
 from harness.workloads.groups import GroupTimeline
 
@@ -51,10 +49,12 @@ def record_groups(record: CheckRecord, timeline: GroupTimeline, replicas: int) -
     record.series("whole_groups", timeline.whole_groups(), "groups")
 
 
-def record_losses(record: CheckRecord, losses: upgrade.Losses) -> None:
-    record.figure("lost_requests", losses.lost, "requests", "cut streams, error responses, refused connections")
+def record_losses(record: CheckRecord, out: Path) -> None:
+    """Recorded before any verdict, so a failing run shows how many were lost."""
+    losses = upgrade.losses(out)
+    record.figure("lost_requests", losses.lost, "requests", "unanswered after the client's retries")
     record.figure(
-        "unanswered_requests", losses.unanswered, "requests", "sent on a keep-alive connection the draining pod closed"
+        "retried_requests", losses.retried, "requests", "answered after a retry (connection closed before a response)"
     )
 
 
@@ -62,16 +62,13 @@ def test_draining_a_node_under_load_loses_no_request(
     record: CheckRecord, kube: Clients, testbed: TestbedCluster, namespace: str
 ) -> None:
     """Draining a node that hosts a group under load loses no request with grace period, preStop and engine drain"""
-    count = serving_groups(testbed)
-    lws = inference.inference_lws(
-        "infer", SIZE, count, GRACEFUL, worker_pre_stop_seconds=WORKER_PRE_STOP, node_per_group=True
-    )
-    svc = inference.deploy(kube, namespace, lws, testbed.spec.ports[0].node_port)
-    inference.wait_whole(kube, svc, count)
+    svc = drained_groups(kube, testbed, namespace)
+    count = inference.replicas(kube, svc)
     node = lightest_node(kube, svc)
     hosted = sorted(inference.groups_on(kube, svc)[node])
     out = record.load_dir("drain")
-    with svc.observe(kube) as timeline, background(load_spec(testbed, duration=90), out) as load:
+    spec = load_spec(testbed, duration=90, users=DRAIN_USERS, request_timeout=DRAIN_REQUEST_TIMEOUT)
+    with svc.observe(kube) as timeline, background(spec, out) as load:
         wait_traffic(out)
         with drain.cordoned(kube.core, node):
             load.mark(f"drain {node}")
@@ -90,26 +87,17 @@ def test_draining_a_node_under_load_loses_no_request(
     record.figure("failed_requests", result.failed, "requests")
     record.evidence(f"drained {node} hosting groups {hosted}: evicted {evicted}")
     record.evidence(f"load: {result.requests} requests, e2e p99 {result.e2e.p99} s, ttft p99 {result.ttft.p99} s")
-    record_losses(record, upgrade.no_request_lost(result, out, f"drain of {node}"))
+    record_losses(record, out)
+    upgrade.no_request_lost(result, out, f"drain of {node}")
 
 
 def test_rolling_update_replaces_whole_groups_within_bounds_and_keeps_serving(
     record: CheckRecord, kube: Clients, testbed: TestbedCluster, namespace: str
 ) -> None:
     """An LWS rolling update replaces whole groups within maxUnavailable/maxSurge, unmixed, and keeps serving"""
-    count = serving_groups(testbed)
     max_unavailable, max_surge = 1, 1
-    lws = inference.inference_lws(
-        "infer",
-        SIZE,
-        count,
-        GRACEFUL,
-        worker_pre_stop_seconds=WORKER_PRE_STOP,
-        max_unavailable=max_unavailable,
-        max_surge=max_surge,
-    )
-    svc = inference.deploy(kube, namespace, lws, testbed.spec.ports[0].node_port)
-    inference.wait_whole(kube, svc, count)
+    svc, lws = rolling_groups(kube, testbed, namespace, max_unavailable, max_surge)
+    count = inference.replicas(kube, svc)
     old = inference.revision(kube, svc)
     out = record.load_dir("rollout")
     with svc.observe(kube) as timeline, background(load_spec(testbed, duration=240), out) as load:
@@ -126,14 +114,22 @@ def test_rolling_update_replaces_whole_groups_within_bounds_and_keeps_serving(
     marks = {m.label: m.at for m in result.marks}
     record.figure("rollout_seconds", marks["rollout done"] - marks["rollout starts"], "s", f"{count} groups")
     record.figure("failed_requests", result.failed, "requests")
+    record.figure(
+        "most_groups_unavailable",
+        max(n for _, n in timeline.unavailable(count)),
+        "groups",
+        f"allowed {max_unavailable}",
+    )
+    record.figure(
+        "most_groups_at_once", max(len(s.groups) for s in timeline.samples), "groups", f"{count} + {max_surge}"
+    )
+    record_losses(record, out)
     rollout = upgrade.rolled_by_whole_groups(timeline, count, max_unavailable, max_surge, new)
-    record.figure("most_groups_unavailable", rollout.most_unavailable, "groups", f"maxUnavailable {max_unavailable}")
-    record.figure("most_groups_at_once", rollout.most_groups, "groups", f"{count} + maxSurge {max_surge}")
     record.evidence(
         f"revision {old} → {new}; {len(timeline.samples)} samples; no group had Ready members of two revisions; "
         f"{rollout.transient_mixed_samples} samples showed a group being replaced with unready members of two"
     )
-    record_losses(record, upgrade.no_request_lost(result, out, "rolling update"))
+    upgrade.no_request_lost(result, out, "rolling update")
 
 
 def test_group_aware_drain_breaks_one_group_at_a_time(
@@ -153,7 +149,28 @@ def test_group_aware_drain_breaks_one_group_at_a_time(
     record.load(result, out)
     record_groups(record, timeline, count)
     record.figure("failed_requests", result.failed, "requests")
-    record_losses(record, upgrade.losses(out))
+    record_losses(record, out)
+    record.figure("most_groups_unavailable", max(n for _, n in timeline.unavailable(count)), "groups", "allowed 1")
     record.evidence(f"{node} hosted members of groups {order}; drained one group at a time")
-    worst = upgrade.groups_broken_at_most(timeline, 1, count, f"group-aware drain of {node}")
-    record.figure("most_groups_unavailable", worst, "groups")
+    upgrade.groups_broken_at_most(timeline, 1, count, f"group-aware drain of {node}")
+
+
+def test_pod_level_budget_lets_a_plain_drain_break_several_groups(
+    record: CheckRecord, kube: Clients, testbed: TestbedCluster, namespace: str
+) -> None:
+    """A pod-level PodDisruptionBudget cannot protect a group: a plain drain under it breaks several groups at once"""
+    svc, node = spread_groups(kube, testbed, namespace)
+    count = len(testbed.spec.workers)
+    budget = pod_budget(svc)
+    inference.create(kube, budget, namespace)
+    with svc.observe(kube) as timeline, drain.cordoned(kube.core, node):
+        record.event(f"plain drain of {node}")
+        drain.drain(kube.core, namespace, node, timeout=120)
+        inference.wait_whole(kube, svc, count, timeout=180)
+    record_groups(record, timeline, count)
+    worst = max(n for _, n in timeline.unavailable(count))
+    record.figure(
+        "most_groups_unavailable", worst, "groups", f"budget maxUnavailable {budget['spec']['maxUnavailable']} pods"
+    )
+    _, seen = upgrade.pod_budget_gap(timeline, count, f"drain of {node} under a pod-level PodDisruptionBudget")
+    record.evidence(f"the group-aware drain's check on this plain drain: {seen}")

@@ -2,35 +2,33 @@
 (`vllm:num_requests_waiting`, scraped by Prometheus), and no group serves before it is whole.
 Each raises CheckFailed with the evidence, or returns its figure.
 
-suites/test_scaling.py runs them; tests/cluster/test_scaling_negative.py runs each where its claim
-is false (no KEDA trigger on the LWS; leaders that serve without their workers) and expects CheckFailed.
+suites/test_scaling.py runs them on the set-ups in harness/scenarios/scaling.py;
+tests/cluster/test_scaling_negative.py runs each on the same set-up with one thing changed (no KEDA
+trigger on the LWS; leaders that serve without their workers; minReplicaCount left at 1; placeholders
+that outrank the groups; KEDA blind to the held request) and expects CheckFailed.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import openai
-import requests
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from harness.checks import CheckFailed
-from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
-from harness.kube.dynamic import create
-from harness.kube.namespaces import scratch_namespace
 from harness.kube.waits import WaitTimeout, wait_until
-from harness.load import LoadSpec
 from harness.stack import keda, prometheus
 from harness.workloads import buffer, groups, inference
 from harness.workloads.groups import GroupTimeline
 from harness.workloads.inference import Service
-from harness.workloads.manifests import Engine
 from harness.workloads.observe import timed_stream
+
+# Seconds the group that answered the first request may take to show every member Ready: a worker's
+# readiness probe period (2 s) several times over, far below a group's start (about 10 s).
+WHOLE_AFTER_ANSWER = 15
 
 
 def _evidence(kube: Clients, svc: Service) -> str:
@@ -76,11 +74,27 @@ def scaled_to(kube: Clients, svc: Service, count: int, timeout: float) -> float:
         raise CheckFailed(f"{e}; {_evidence(kube, svc)}") from None
 
 
+def created_groups(timeline: GroupTimeline) -> list[int]:
+    """The groups that appeared after the first sample: those the scaling created."""
+    if not timeline.samples:
+        return []
+    first = set(timeline.samples[0].groups)
+    return sorted({i for s in timeline.samples[1:] for i in s.groups} - first)
+
+
 def whole_before_serving(timeline: GroupTimeline) -> dict[int, float]:
-    """No sample shows a group with missing or unready members whose leader is a ready endpoint of
-    the Service; returns the partial-group seconds per group index."""
+    """Scaling created at least one group, and no sample shows a group with missing or not running
+    members whose leader is a ready endpoint of the Service; returns the partial-group seconds per
+    group index."""
     if len(timeline.samples) < 2:
         raise CheckFailed(f"LWS {timeline.lws}: {len(timeline.samples)} samples, cannot judge the groups")
+    if not created_groups(timeline):
+        before = sorted(timeline.samples[0].groups)
+        raise CheckFailed(
+            f"LWS {timeline.lws}: no group was created during the {len(timeline.samples)} samples (groups "
+            f"{before} throughout, replicas {timeline.samples[-1].replicas}): nothing scaled, so no group "
+            "created by scaling could be judged"
+        )
     violations = timeline.partial_serving()
     if violations:
         shown = violations[:5] + ([f"... {len(violations) - 5} more samples"] if len(violations) > 5 else [])
@@ -105,14 +119,30 @@ def scaled_from_zero(kube: Clients, svc: Service, host_port: int, timeout: float
         ) from None
     if got != 8 or first is None:
         raise CheckFailed(f"the first request got {got} of 8 tokens; {_evidence(kube, svc)}")
-    after = groups.sample(kube, svc.namespace, svc.lws, svc.service)
-    whole = [g for g in after.groups.values() if g.whole(svc.size) and g.serving]
-    if not whole:
-        seen = "; ".join(g.describe(svc.size) for g in after.groups.values()) or "no pods"
-        raise CheckFailed(f"answered, yet no whole group serves: {seen}")
+    # The leader serves only once its ring formed, but a worker's Ready condition can lag its joining
+    # by a probe period: judge the group over a bounded window, not one instant's probe.
+    whole: list[groups.Group] = []
+
+    def whole_serving() -> tuple[bool, str]:
+        s = groups.sample(kube, svc.namespace, svc.lws, svc.service)
+        whole[:] = [g for g in s.groups.values() if g.whole(svc.size) and g.serving]
+        seen = "; ".join(g.describe(svc.size) for g in s.groups.values()) or "no pods"
+        return len(whole) == 1 and len(s.groups) == 1, f"LWS replicas {s.replicas}: {seen}"
+
+    try:
+        wait_until(whole_serving, WHOLE_AFTER_ANSWER, "the group that answered is whole and serving", interval=1)
+    except WaitTimeout as e:
+        raise CheckFailed(f"answered, yet no single whole group serves: {e}") from None
     leader = kube.core.read_namespaced_pod(f"{svc.lws}-{whole[0].index}", svc.namespace)
     ready = next(c for c in leader.status.conditions or [] if c.type == "Ready")
     return first, ready.last_transition_time.timestamp() - sent
+
+
+def buffer_placed(placeholders: list[str], nodes: list[str]) -> None:
+    """The capacity buffer holds capacity: at least one placeholder runs (a worker with no free CPU
+    beyond what the groups need gets none). Without one, a scale-up has nothing to preempt."""
+    if not placeholders:
+        raise CheckFailed(f"no placeholder of the capacity buffer could be placed on {nodes}: nothing to preempt")
 
 
 def buffer_preempted(kube: Clients, namespace: str, placeholders: list[str]) -> list[str]:
@@ -124,64 +154,3 @@ def buffer_preempted(kube: Clients, namespace: str, placeholders: list[str]) -> 
             f"no placeholder of the capacity buffer was preempted: {placeholders} all still hold their CPU"
         )
     return gone
-
-
-# --- set-ups the checks run on ----------------------------------------------------------------------------
-
-SIZE = 2
-# Two sequences per engine: a few users already make a queue, which is what KEDA scales on.
-ENGINE = Engine(
-    max_num_seqs=2, inter_token_latency_ms=20, shutdown_timeout_seconds=10, termination_grace_period_seconds=20
-)
-THRESHOLD = 2  # requests waiting per group
-BUFFER_CPU_MILLIS = 300  # each member's CPU request in the buffer check: what placeholders must give up
-BUFFER_ENGINE = Engine(
-    resources={"requests": {"cpu": f"{BUFFER_CPU_MILLIS}m", "memory": "48Mi"}},
-    termination_grace_period_seconds=5,
-    shutdown_timeout_seconds=2,
-)
-
-
-def most_groups(testbed: TestbedCluster) -> int:
-    """One group per worker node: the scale-up target, and KEDA's maxReplicaCount."""
-    return len(testbed.spec.workers)
-
-
-def queue_load(testbed: TestbedCluster, groups: int, duration: float) -> LoadSpec:
-    # At `groups` groups, users - 2 * groups requests still wait: enough for KEDA to want more.
-    return LoadSpec(
-        target=f"http://127.0.0.1:{testbed.spec.ports[0].host_port}",
-        users=6 * groups,
-        spawn_rate=6 * groups,
-        duration=duration,
-        max_requests=20000,
-        max_tokens=64,
-    )
-
-
-FROM_ZERO_HOLD = 150  # seconds the gateway holds the first request: KEDA's poll, a scrape, a group's start
-
-
-@contextmanager
-def from_zero_service(
-    kube: Clients, testbed: TestbedCluster, query: Callable[[str], str], hold: float = FROM_ZERO_HOLD
-) -> Iterator[Service]:
-    """An LWS at zero groups behind the request-holding gateway on the testbed's first port, scaled by
-    KEDA between 0 and 1 group on `query(namespace)`: inference.waiting_or_held_query sees the held
-    first request, inference.waiting_query (the engines' queue alone) cannot."""
-    with scratch_namespace(kube.core, "fromzero") as ns:
-        svc = inference.deploy(kube, ns, inference.inference_lws("infer", SIZE, 0, ENGINE), node_port=None)
-        for obj in inference.gateway("gateway", svc.service, testbed.spec.ports[0].node_port, hold):
-            create(kube, obj, ns)
-        create(kube, inference.scaled_object(svc, THRESHOLD, 0, 1, query(ns)), ns)
-        url = f"http://127.0.0.1:{testbed.spec.ports[0].host_port}/health"
-
-        def gateway_answers() -> tuple[bool, str]:
-            try:
-                return requests.get(url, timeout=2).status_code == 200, "gateway /health"
-            except requests.RequestException as e:
-                return False, f"{url}: {type(e).__name__}"
-
-        wait_until(gateway_answers, 120, "the gateway answers through the testbed's port", interval=1)
-        scaled_to(kube, svc, 0, timeout=60)
-        yield svc

@@ -2,46 +2,33 @@
 losing requests and without breaking more groups than allowed. Each raises CheckFailed with the
 evidence, or returns its figures.
 
-suites/test_upgrade.py runs them; tests/cluster/test_upgrade_negative.py runs each where its claim
-is false (a short grace period and no preStop; maxUnavailable as large as the LWS; a drain that a
-pod-level PodDisruptionBudget lets break two groups at once) and expects CheckFailed.
+suites/test_upgrade.py runs them on the set-ups in harness/scenarios/upgrade.py;
+tests/cluster/test_upgrade_negative.py runs each on the same set-up with one thing changed (no preStop
+and the default grace period; maxUnavailable as large as the LWS; a budget of one pod) and expects
+CheckFailed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import pytest
 
 from harness.checks import CheckFailed
-from harness.cluster.testbed import TestbedCluster
-from harness.kube.client import Clients
-from harness.kube.waits import wait_until
-from harness.load import LoadSpec
 from harness.load.results import LoadResult, read_records
-from harness.workloads import inference
 from harness.workloads.groups import GroupTimeline
-from harness.workloads.inference import Service
-from harness.workloads.manifests import LWS_NAME_LABEL, Engine
-
-# The server closed a kept-alive connection before answering the request sent on it: the engine never
-# saw the request. HTTP clients retry this (the OpenAI SDK does by default); see no_request_lost.
-UNANSWERED = "Remote end closed connection without response"
 
 
 @dataclass(frozen=True)
 class Losses:
-    lost: int  # requests cut or refused: an error response, a broken stream, a refused connection
-    unanswered: int  # requests on a keep-alive connection the server closed before answering
+    lost: int  # requests that failed after the client's retries: error responses, cut streams, no answer
+    retried: int  # requests answered only after a retry (a connection closed or refused before any response)
 
 
 def no_request_lost(result: LoadResult, out: Path, what: str) -> Losses:
-    """Every request of the load succeeded, and it carried traffic through the event; except those
-    sent on a kept-alive connection the draining server had just closed (no response byte, nothing
-    processed), which are counted apart: a Service balances connections, not requests, so a client
-    of a draining pod meets them unless it retries, as OpenAI clients do."""
+    """Every request of the load was answered, and the load carried traffic through the event. The
+    load's client retries what the OpenAI SDK retries, a connection closed or refused before any
+    response byte (a Service balances connections, not requests: a draining engine closes its kept-
+    alive connections); what is still unanswered after the retries is lost."""
     if result.requests == 0 or result.succeeded == 0:
         raise CheckFailed(f"{what}: the load made {result.requests} requests, {result.succeeded} succeeded: no traffic")
     counted = losses(out)
@@ -56,10 +43,9 @@ def no_request_lost(result: LoadResult, out: Path, what: str) -> Losses:
 
 
 def losses(out: Path) -> Losses:
-    """The failed requests of the load written to `out`, lost or unanswered."""
-    failed = [r for r in read_records(out / "requests.jsonl") if not r["ok"]]
-    unanswered = sum(1 for r in failed if UNANSWERED in r["error"] and not r["tokens"])
-    return Losses(len(failed) - unanswered, unanswered)
+    """The requests of the load written to `out` that failed after retries, and those that needed one."""
+    records = read_records(out / "requests.jsonl")
+    return Losses(sum(1 for r in records if not r["ok"]), sum(1 for r in records if r.get("retries", 0)))
 
 
 def _at(timeline: GroupTimeline, at: float) -> str:
@@ -121,92 +107,16 @@ def rolled_by_whole_groups(
     return Rollout(worst, most, dark, len(timeline.mixed_revisions(ready_only=False)))
 
 
-# --- set-ups the checks run on ----------------------------------------------------------------------------
-
-SIZE = 2
-PRE_STOP = 5  # s: covers the readiness probe period and kube-proxy catching up
-STREAM_TOKENS, ITL_MS = 50, 50  # 2.5 s streams
-GRACEFUL = Engine(
-    inter_token_latency_ms=ITL_MS,
-    pre_stop_sleep_seconds=PRE_STOP,
-    shutdown_timeout_seconds=10,
-    termination_grace_period_seconds=PRE_STOP + 10 + 5,
-)
-WORKER_PRE_STOP = PRE_STOP + 10  # outlives the leader's preStop and drain
-
-
-def load_spec(
-    testbed: TestbedCluster, duration: float, tokens: int = STREAM_TOKENS, users: int = 4, request_timeout: float = 120
-) -> LoadSpec:
-    return LoadSpec(
-        target=f"http://127.0.0.1:{testbed.spec.ports[0].host_port}",
-        users=users,
-        spawn_rate=users,
-        duration=duration,
-        max_requests=5000,
-        max_tokens=tokens,
-        request_timeout=request_timeout,
+def pod_budget_gap(timeline: GroupTimeline, replicas: int, what: str) -> tuple[int, str]:
+    """The documented gap of a pod-level PodDisruptionBudget: under a budget of one group's pods, a
+    plain drain of a node hosting members of several groups broke more than one group at once, as
+    the group-aware drain's own check (groups_broken_at_most, one group) says. Returns the most groups
+    broken at once and that check's failure."""
+    try:
+        worst = groups_broken_at_most(timeline, 1, replicas, what)
+    except CheckFailed as e:
+        return max(n for _, n in timeline.unavailable(replicas)), str(e)
+    raise CheckFailed(
+        f"{what}: at most {worst} of {replicas} groups unavailable at once: the pod-level budget kept the groups "
+        "whole, no gap shown"
     )
-
-
-def wait_traffic(out: Path, requests: int = 10) -> None:
-    """The load has finished some requests: the disruption comes after traffic is established."""
-
-    def flowing() -> tuple[bool, str]:
-        done = (out / "requests.jsonl").read_text().count("\n") if (out / "requests.jsonl").exists() else 0
-        return done >= requests, f"{done} requests finished"
-
-    wait_until(flowing, 60, f"{requests} requests through the load", interval=0.5)
-
-
-def serving_groups(testbed: TestbedCluster) -> int:
-    """Groups that leave room on the other workers when one is cordoned."""
-    workers = len(testbed.spec.workers)
-    if workers < 3:
-        pytest.skip(f"{workers} workers: a drain needs a group elsewhere and room for the evicted one")
-    return workers - 1
-
-
-def lightest_node(kube: Clients, svc: Service) -> str:
-    """A node hosting members of the fewest groups (at least one): with `node_per_group`, exactly one."""
-    hosts = inference.groups_on(kube, svc)
-    return min(hosts, key=lambda n: (len(hosts[n]), n))
-
-
-def new_template_env(name: str, value: str, lws: dict[str, Any]) -> dict[str, Any]:
-    """A patch changing both templates (a new revision): an added environment variable."""
-    template = lws["spec"]["leaderWorkerTemplate"]
-    patch: dict[str, Any] = {"spec": {"leaderWorkerTemplate": {}}}
-    for key in ("leaderTemplate", "workerTemplate"):
-        spec = template[key]["spec"]
-        container = dict(spec["containers"][0])
-        container["env"] = [*container["env"], {"name": name, "value": value}]
-        patch["spec"]["leaderWorkerTemplate"][key] = {"spec": {**spec, "containers": [container]}}
-    return patch
-
-
-def spread_groups(kube: Clients, testbed: TestbedCluster, namespace: str) -> tuple[Service, str]:
-    """One group per worker, each group's members on different nodes, so some node hosts members of
-    several groups; returns the Service and that node."""
-    count = len(testbed.spec.workers)
-    if count < 3:
-        pytest.skip(f"{count} workers: a node must host two groups and the rest must hold them after the drain")
-    lws = inference.inference_lws(
-        "infer", SIZE, count, GRACEFUL, worker_pre_stop_seconds=WORKER_PRE_STOP, spread_members=True
-    )
-    svc = inference.deploy(kube, namespace, lws, testbed.spec.ports[0].node_port)
-    inference.wait_whole(kube, svc, count)
-    hosts = inference.groups_on(kube, svc)
-    node = max(hosts, key=lambda n: (len(hosts[n]), n))
-    assert len(hosts[node]) >= 2, f"no node hosts members of two groups: {hosts}"
-    return svc, node
-
-
-def pod_budget(svc: Service, max_unavailable: int) -> dict[str, Any]:
-    """A PodDisruptionBudget over every member of the LWS: it counts pods, not groups."""
-    return {
-        "apiVersion": "policy/v1",
-        "kind": "PodDisruptionBudget",
-        "metadata": {"name": f"{svc.lws}-pods"},
-        "spec": {"maxUnavailable": max_unavailable, "selector": {"matchLabels": {LWS_NAME_LABEL: svc.lws}}},
-    }

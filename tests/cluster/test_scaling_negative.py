@@ -10,12 +10,21 @@ from collections.abc import Iterator
 import pytest
 
 from harness.checks import CheckFailed, scaling
-from harness.checks.scaling import BUFFER_ENGINE, ENGINE, SIZE, most_groups, queue_load
 from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
 from harness.kube.waits import wait_until
 from harness.load import background
+from harness.scenarios.scaling import (
+    BUFFER_ENGINE,
+    SIZE,
+    THRESHOLD,
+    allow_scale_to_zero,
+    from_zero_service,
+    most_groups,
+    queue_load,
+    queue_scaled_service,
+)
 from harness.workloads import buffer, inference
 from harness.workloads.groups import GROUP_INDEX_LABEL
 from harness.workloads.manifests import Engine
@@ -32,10 +41,7 @@ def namespace(kube: Clients, mock_vllm: str) -> Iterator[str]:
 def test_scale_check_fails_without_a_keda_trigger(
     kube: Clients, testbed: TestbedCluster, namespace: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    svc = inference.deploy(
-        kube, namespace, inference.inference_lws("infer", SIZE, 1, ENGINE), testbed.spec.ports[0].node_port
-    )
-    inference.wait_whole(kube, svc, 1)
+    svc = queue_scaled_service(kube, testbed, namespace, keda=False)
     top = most_groups(testbed)
     load = queue_load(testbed, top, duration=90)
     with (
@@ -62,6 +68,18 @@ def test_whole_group_check_fails_when_a_leader_serves_without_its_workers(
         wait_until(leader_serving, 120, "the leader of the partial group becomes an endpoint", interval=1)
     with pytest.raises(CheckFailed, match=r"a partial group received traffic:\n.*group 0: 1/2 members running"):
         scaling.whole_before_serving(timeline)
+
+
+def test_scale_to_zero_check_fails_when_min_replicas_stays_one(
+    kube: Clients, testbed: TestbedCluster, namespace: str
+) -> None:
+    """The suite's idle service with minReplicaCount left at 1 instead of 0: KEDA keeps one group."""
+    svc = queue_scaled_service(kube, testbed, namespace)
+    allow_scale_to_zero(kube, svc, min_groups=1)
+    so = inference.scaled_object(svc, THRESHOLD, 0, 1)
+    # Three cooldown periods and KEDA's polls: long enough for a scale to zero to have happened.
+    with pytest.raises(CheckFailed, match=r"scaled to 0 groups: not reached .*LWS replicas 1, 1 whole groups serving"):
+        scaling.scaled_to(kube, svc, 0, timeout=3 * so["spec"]["cooldownPeriod"] + 15)
 
 
 def test_buffer_check_fails_when_placeholders_outrank_the_groups(
@@ -91,7 +109,7 @@ def test_from_zero_check_fails_when_keda_sees_only_the_engines_queue(
     the request the gateway holds, and the request is refused when the hold ends."""
     refused = r"first request to zero groups was not answered.*no engine served within 40 s"
     with (
-        scaling.from_zero_service(kube, testbed, inference.waiting_query, hold=40) as svc,
+        from_zero_service(kube, testbed, inference.waiting_query, hold=40) as svc,
         pytest.raises(CheckFailed, match=refused),
     ):
         scaling.scaled_from_zero(kube, svc, testbed.spec.ports[0].host_port, timeout=90)
