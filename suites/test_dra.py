@@ -10,7 +10,6 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from kubernetes import utils
 
 from harness.checks.dra import (
     Allocated,
@@ -22,14 +21,14 @@ from harness.checks.dra import (
 )
 from harness.cluster.testbed import TestbedCluster
 from harness.dra import install_fake_gpu
-from harness.dra.claims import NUMA, NVLINK_CLIQUE, PCIE_ROOT, Claim, claim_pod, gpu_index_is
+from harness.dra.claims import NUMA, NVLINK_CLIQUE, PCIE_ROOT, Claim
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
 from harness.kube.pods import wait_ready
 from harness.report.record import CheckRecord
+from harness.scenarios.dra import numa_claim, nvlink_claim, pcie_claim, release, submit
 
 pytestmark = pytest.mark.dra
-NOT_GPU_1 = f"!({gpu_index_is(1)})"
 
 
 @pytest.fixture(scope="module")
@@ -43,13 +42,6 @@ def most_gpus_on_one_numa(testbed: TestbedCluster) -> int:
     return max(
         sum(sw.gpus for sw in numa) for w in testbed.spec.workers if w.hardware for numa in w.hardware.numa_nodes
     )
-
-
-def submit(kube: Clients, namespace: str, claim: Claim, node: str | None = None) -> tuple[str, str]:
-    utils.create_from_dict(kube.api, claim.obj(), namespace=namespace)
-    pod = claim_pod(f"{claim.name}-pod", claim.name, node)
-    kube.core.create_namespaced_pod(namespace, pod)
-    return claim.name, pod["metadata"]["name"]
 
 
 def record_allocation(
@@ -68,23 +60,24 @@ def test_two_gpus_in_one_nvlink_clique(
     kube: Clients, testbed: TestbedCluster, namespace: str, record: CheckRecord
 ) -> None:
     """Two GPUs asked for in one NVLink clique are allocated in one clique"""
-    node = testbed.spec.workers[0].name
-    claim, pod = submit(kube, namespace, Claim("clique").gpus(2).match(NVLINK_CLIQUE), node)
-    devices, seconds = wait_allocated(kube, namespace, claim, pod)
-    record_allocation(record, testbed, pod, devices, seconds)
-    assert [d.request for d in devices] == ["gpu", "gpu"]
-    check_aligned(devices, NVLINK_CLIQUE)
+    worker = testbed.spec.workers[0]
+    assert worker.hardware is not None
+    claim, pod = submit(kube, namespace, nvlink_claim(worker.hardware), worker.name)
+    try:
+        devices, seconds = wait_allocated(kube, namespace, claim, pod)
+        record_allocation(record, testbed, pod, devices, seconds)
+        assert [d.request for d in devices] == ["gpu", "gpu"]
+        check_aligned(devices, NVLINK_CLIQUE)
+    finally:
+        release(kube, namespace, claim, pod)  # the node's GPUs are needed by the checks after this one
 
 
 def test_gpu_and_nic_on_one_numa_node(
     kube: Clients, testbed: TestbedCluster, namespace: str, record: CheckRecord
 ) -> None:
     """A GPU and a NIC asked for on one NUMA node are allocated on one NUMA node"""
-    # GPU 2 is on NUMA 1: a first-fit NIC (nic-0, NUMA 0) would be misaligned; the constraint must
-    # make the scheduler pick NUMA 1's NIC.
     node = testbed.spec.workers[0].name
-    claim = Claim("numa").gpus(1, gpu_index_is(2)).nics(1).match(NUMA)
-    claim_name, pod = submit(kube, namespace, claim, node)
+    claim_name, pod = submit(kube, namespace, numa_claim(), node)
     devices, seconds = wait_allocated(kube, namespace, claim_name, pod)
     record_allocation(record, testbed, pod, devices, seconds)
     check_aligned(devices, NUMA)
@@ -92,10 +85,8 @@ def test_gpu_and_nic_on_one_numa_node(
 
 def test_gpus_under_one_pcie_root(kube: Clients, testbed: TestbedCluster, namespace: str, record: CheckRecord) -> None:
     """Two GPUs asked for under one PCIe root are allocated under one PCIe root"""
-    # Without GPU 1, first fit takes GPUs 0 and 2 (two switches); the constraint must give 2 and 3.
     node = testbed.spec.workers[-1].name
-    claim = Claim("pcie").gpus(2, NOT_GPU_1).match(PCIE_ROOT)
-    claim_name, pod = submit(kube, namespace, claim, node)
+    claim_name, pod = submit(kube, namespace, pcie_claim(), node)
     devices, seconds = wait_allocated(kube, namespace, claim_name, pod)
     record_allocation(record, testbed, pod, devices, seconds)
     check_aligned(devices, PCIE_ROOT)

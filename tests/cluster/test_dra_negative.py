@@ -1,25 +1,28 @@
-"""Negative controls for the DRA checks (suites/test_dra.py): each check, run on a claim without the
-constraint it checks (or on a satisfiable claim), fails. And the driver's privileges are as narrow as
-claimed: it cannot publish another node's devices, nor create DeviceClasses."""
+"""Negative controls for the DRA checks (suites/test_dra.py): each check, run on the suite's claim
+without the constraint it checks (harness/scenarios/dra.py), or on a satisfiable claim, fails. And
+the driver's privileges are as narrow as claimed: it cannot publish another node's devices, nor
+create DeviceClasses."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
-from kubernetes import client, utils
+from kubernetes import client
 
 from harness.checks import CheckFailed
 from harness.checks.dra import check_aligned, check_env_matches, check_stays_pending, placement_env, wait_allocated
 from harness.cluster.testbed import TestbedCluster
 from harness.dra import DriverFigures, install_fake_gpu
-from harness.dra.claims import NUMA, NVLINK_CLIQUE, PCIE_ROOT, Claim, claim_pod, gpu_index_is
+from harness.dra.claims import NUMA, NVLINK_CLIQUE, PCIE_ROOT, Claim, claim_pod
 from harness.dra.install import NAMESPACE
 from harness.kube.client import Clients
+from harness.kube.dynamic import create
 from harness.kube.namespaces import scratch_namespace
 from harness.kube.objects import HOSTNAME_LABEL
 from harness.kube.pods import wait_ready
 from harness.kube.waits import wait_until
+from harness.scenarios.dra import numa_claim, nvlink_claim, pcie_claim, release, submit
 
 pytestmark = pytest.mark.dra
 DRIVER_ACCOUNT = f"system:serviceaccount:{NAMESPACE}:fake-gpu"
@@ -36,57 +39,30 @@ def namespace(kube: Clients, driver: DriverFigures) -> Iterator[str]:
         yield ns
 
 
-def submit(kube: Clients, namespace: str, claim: Claim, node: str) -> tuple[str, str]:
-    utils.create_from_dict(kube.api, claim.obj(), namespace=namespace)
-    pod = claim_pod(f"{claim.name}-pod", claim.name, node)
-    kube.core.create_namespaced_pod(namespace, pod)
-    return claim.name, pod["metadata"]["name"]
-
-
 def test_numa_check_fails_without_the_constraint(kube: Clients, testbed: TestbedCluster, namespace: str) -> None:
-    claim, pod = submit(
-        kube, namespace, Claim("numa-free").gpus(1, gpu_index_is(2)).nics(1), testbed.spec.workers[0].name
-    )
+    claim, pod = submit(kube, namespace, numa_claim(constrained=False), testbed.spec.workers[0].name)
     devices, _ = wait_allocated(kube, namespace, claim, pod)
     with pytest.raises(CheckFailed, match="not aligned"):
         check_aligned(devices, NUMA)
+    release(kube, namespace, claim, pod)
 
 
 def test_pcie_check_fails_without_the_constraint(kube: Clients, testbed: TestbedCluster, namespace: str) -> None:
-    not_gpu_1 = f"!({gpu_index_is(1)})"
-    claim, pod = submit(kube, namespace, Claim("pcie-free").gpus(2, not_gpu_1), testbed.spec.workers[-1].name)
+    claim, pod = submit(kube, namespace, pcie_claim(constrained=False), testbed.spec.workers[-1].name)
     devices, _ = wait_allocated(kube, namespace, claim, pod)
     with pytest.raises(CheckFailed, match="not aligned"):
         check_aligned(devices, PCIE_ROOT)
+    release(kube, namespace, claim, pod)
 
 
 def test_nvlink_check_fails_without_the_constraint(kube: Clients, testbed: TestbedCluster, namespace: str) -> None:
-    # Without GPU 1 (and whatever this module already holds on the node), first fit takes GPU 0 and
-    # one of GPUs 2-3: two cliques on the default profile ([[0, 1], [2, 3]]).
-    not_gpu_1 = f"!({gpu_index_is(1)})"
-    claim, pod = submit(kube, namespace, Claim("clique-free").gpus(2, not_gpu_1), testbed.spec.workers[0].name)
+    worker = testbed.spec.workers[0]
+    assert worker.hardware is not None
+    claim, pod = submit(kube, namespace, nvlink_claim(worker.hardware, constrained=False), worker.name)
     devices, _ = wait_allocated(kube, namespace, claim, pod)
     with pytest.raises(CheckFailed, match="not aligned"):
         check_aligned(devices, NVLINK_CLIQUE)
     release(kube, namespace, claim, pod)  # the node's GPUs are needed by the tests after this one
-
-
-def release(kube: Clients, namespace: str, claim: str, pod: str) -> None:
-    """Delete a pod and its claim and wait until the claim (and so its devices) is gone."""
-    kube.core.delete_namespaced_pod(pod, namespace, grace_period_seconds=0)
-    claims = client.CustomObjectsApi(kube.api)
-    claims.delete_namespaced_custom_object("resource.k8s.io", "v1", namespace, "resourceclaims", claim)
-
-    def gone() -> tuple[bool, str]:
-        try:
-            claims.get_namespaced_custom_object("resource.k8s.io", "v1", namespace, "resourceclaims", claim)
-        except client.exceptions.ApiException as e:
-            if e.status == 404:
-                return True, "deleted"
-            raise
-        return False, "claim still present"
-
-    wait_until(gone, 60, f"claim {namespace}/{claim} released", interval=1)
 
 
 def test_pending_check_fails_on_a_satisfiable_claim(kube: Clients, testbed: TestbedCluster, namespace: str) -> None:
@@ -101,7 +77,7 @@ def test_env_check_fails_for_a_container_without_the_claim(
     # The pod holds the claim (so it is allocated and prepared) but its container does not list it:
     # the runtime injects nothing into that container.
     node = testbed.spec.workers[0]
-    utils.create_from_dict(kube.api, Claim("unused").gpus(1).obj(), namespace=namespace)
+    create(kube, Claim("unused").gpus(1).obj(), namespace)
     pod = claim_pod("unused-pod", "unused", node.name)
     del pod["spec"]["containers"][0]["resources"]["claims"]
     kube.core.create_namespaced_pod(namespace, pod)
