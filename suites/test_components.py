@@ -7,17 +7,26 @@ from __future__ import annotations
 import pytest
 
 from harness.checks import components
+from harness.cluster.existing import ExistingCluster
+from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
+from harness.report.record import CheckRecord
+from harness.scenarios.components import ADMISSION_TIMEOUT, lws_groups, pinned_controllers
 from harness.stack import StackFigures, builders
 from harness.stack.require import requires
 
 pytestmark = pytest.mark.components
 
 
-def test_stack_installed_at_pinned_versions(kube: Clients, stack: StackFigures) -> None:
+def test_stack_installed_at_pinned_versions(
+    kube: Clients, stack: StackFigures, testbed: TestbedCluster | ExistingCluster, record: CheckRecord
+) -> None:
     """LWS, Kueue, KEDA and Prometheus run the pinned images and are Available."""
-    components.controllers_run_pinned_images(kube)
+    expected = pinned_controllers(stack, testbed.supply.mode)
+    record.figure("controllers_expected", len(expected), "deployments")
+    for line in components.controllers_run_pinned_images(kube, expected):
+        record.evidence(line)
 
 
 def test_lws_groups_have_names_labels_and_env(kube: Clients, stack: StackFigures) -> None:
@@ -43,10 +52,8 @@ def test_kueue_admits_lws_groups_through_its_lws_integration(kube: Clients, stac
     """Kueue admits LWS groups through its LeaderWorkerSet integration."""
     requires(stack, "kueue", "lws")
     with components.kueue_queue(kube, cpu="2") as (ns, queue):
-        lws = builders.leader_worker_set("queued", groups=2, size=2)
-        lws["metadata"]["labels"] = {builders.QUEUE_LABEL: queue}
-        components.create(kube, lws, ns)
-        components.workloads_admitted(kube, ns, count=2)
+        components.create(kube, lws_groups("queued", groups=2, size=2, queue=queue), ns)
+        components.workloads_admitted(kube, ns, count=2, timeout=ADMISSION_TIMEOUT)
         components.lws_groups_formed(kube, ns, "queued", groups=2, size=2)
 
 

@@ -24,8 +24,8 @@ from harness.kube.namespaces import scratch_namespace
 from harness.kube.pods import describe, run_in, wait_ready
 from harness.kube.waits import WaitTimeout, wait_until
 from harness.stack import builders, keda, kueue, lws, prometheus
-from harness.stack import components as stack_components
 from harness.stack.component import diagnostics
+from harness.stack.controllers import Controller
 
 LWS_LABELS = tuple(f"leaderworkerset.sigs.k8s.io/{k}" for k in ("name", "group-index", "worker-index"))
 
@@ -263,21 +263,42 @@ def scaling_rig(kube: Clients, namespace: str, threshold: float, min_replicas: i
     return rig
 
 
-def controllers_run_pinned_images(kube: Clients) -> None:
-    """Every stack Deployment runs the image versions.yaml pins, and is Available."""
-    problems = []
-    for component in stack_components():
-        pinned = set(component.images)
-        for d in kube.apps.list_namespaced_deployment(component.namespace).items:
-            images = {c.image for c in d.spec.template.spec.containers}
-            if not images <= pinned:
-                problems.append(
-                    f"{component.namespace}/{d.metadata.name} runs {sorted(images)}, pinned {sorted(pinned)}"
-                )
-            if not (d.status.available_replicas or 0):
-                problems.append(f"{component.namespace}/{d.metadata.name} has no available replica")
+@dataclass(frozen=True)
+class RunningController:
+    images: tuple[str, ...]
+    available: int  # replicas
+
+
+def judge_pinned(expected: list[Controller], running: dict[tuple[str, str], RunningController]) -> list[str]:
+    """Every expected controller exists, runs exactly its pinned images and is available; returns one
+    line of evidence per controller."""
+    if not expected:
+        raise CheckFailed("no stack controller is expected: nothing to compare against the pins")
+    problems, seen = [], []
+    for c in expected:
+        r = running.get((c.namespace, c.name))
+        if r is None:
+            problems.append(f"{c} is missing: no Deployment {c.name} in {c.namespace}")
+        elif set(r.images) != set(c.images):
+            problems.append(f"{c} runs {list(r.images)}, pinned {list(c.images)}")
+        elif not r.available:
+            problems.append(f"{c} has no available replica")
+        else:
+            seen.append(f"{c}: {', '.join(c.images)}, {r.available} available")
     if problems:
         raise CheckFailed("stack controllers differ from the pins:\n  " + "\n  ".join(problems))
+    return seen
+
+
+def controllers_run_pinned_images(kube: Clients, expected: list[Controller]) -> list[str]:
+    """Every controller the stack's pinned objects define runs there, on exactly the pinned images,
+    and is Available; returns the evidence."""
+    running = {}
+    for namespace in sorted({c.namespace for c in expected}):
+        for d in kube.apps.list_namespaced_deployment(namespace).items:
+            images = tuple(sorted({c.image for c in d.spec.template.spec.containers}))
+            running[(namespace, d.metadata.name)] = RunningController(images, d.status.available_replicas or 0)
+    return judge_pinned(expected, running)
 
 
 def workloads_admitted(kube: Clients, namespace: str, count: int, timeout: float = 90) -> float:

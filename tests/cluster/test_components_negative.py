@@ -1,15 +1,15 @@
-"""Negative controls for the component checks: on a setup where the claim is false, each check fails.
-
-Runs on the same real testbed and stack as suites/test_components.py.
-"""
+"""Negative controls for the component checks: on the suite's set-up (suites/test_components.py,
+harness/scenarios/components.py) with one thing changed, each check fails for that reason."""
 
 from __future__ import annotations
 
 import pytest
 
 from harness.checks import CheckFailed, components
+from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
+from harness.scenarios.components import ADMISSION_TIMEOUT, lws_groups, pinned_controllers
 from harness.stack import StackFigures, builders
 
 pytestmark = pytest.mark.components
@@ -49,3 +49,20 @@ def test_scrape_check_fails_for_a_pod_that_does_not_ask_to_be_scraped(kube: Clie
         components.create(kube, builders.metric_exporter("exporter", "llmc_probe_value", 42, scrape=False), ns)
         with pytest.raises(CheckFailed, match="active scrape targets"):
             components.series_scraped(kube, f'llmc_probe_value{{namespace="{ns}"}}', timeout=20)
+
+
+def test_pinned_versions_check_fails_when_the_pins_move_on(
+    kube: Clients, stack: StackFigures, testbed: TestbedCluster
+) -> None:
+    """The suite's comparison with LWS pinned at another version than the cluster runs."""
+    expected = pinned_controllers(stack, testbed.supply.mode, repinned="lws")
+    with pytest.raises(CheckFailed, match=r"lws-system/\S+ \(lws\) runs \[.*\], pinned \[.*:v0\.0\.0-repinned\]"):
+        components.controllers_run_pinned_images(kube, expected)
+
+
+def test_lws_admission_check_fails_without_the_queue_label(kube: Clients, stack: StackFigures) -> None:
+    """The suite's LWS without the queue-name label: Kueue's LWS integration makes no Workload."""
+    with components.kueue_queue(kube, cpu="2") as (ns, _):
+        components.create(kube, lws_groups("queued", groups=2, size=2), ns)
+        with pytest.raises(CheckFailed, match=r"2 Kueue workloads admitted .*not reached .*workloads none"):
+            components.workloads_admitted(kube, ns, count=2, timeout=ADMISSION_TIMEOUT)
