@@ -62,7 +62,8 @@ class LoadResult:
     duration: float  # seconds from the first request's start to the last one's end
     requests: int
     succeeded: int
-    failed: int
+    failed: int  # requests whose final attempt failed
+    retried: int  # requests with at least one attempt the server never answered, retried (succeeded or not)
     requests_per_second: float
     tokens_per_second: float
     ttft: Percentiles  # seconds
@@ -96,6 +97,7 @@ def summarize(records: list[dict[str, Any]], target: str, marks: list[tuple[str,
             0,
             0,
             0,
+            0,
             0.0,
             0.0,
             Percentiles.of([]),
@@ -118,6 +120,7 @@ def summarize(records: list[dict[str, Any]], target: str, marks: list[tuple[str,
         requests=len(records),
         succeeded=len(ok),
         failed=len(records) - len(ok),
+        retried=sum(1 for r in records if r.get("retries")),  # records from before retries have none
         requests_per_second=len(records) / duration,
         tokens_per_second=tokens / duration,
         ttft=Percentiles.of([r["ttft"] for r in ok if r["ttft"] is not None]),
@@ -152,9 +155,10 @@ def _timeline(records: list[dict[str, Any]], start: float, end: float) -> list[S
         for s in range(begin, finish):
             in_flight[s] += 1
         if r["ok"] and r["ttft"] is not None:
-            ttfts[int(r["t"] + r["ttft"] - start)].append(r["ttft"])
+            first_token = r.get("attempt_t", r["t"]) + r["ttft"]  # ttft counts from the final attempt
+            ttfts[min(int(first_token - start), seconds - 1)].append(r["ttft"])
             # token gaps are placed at the time they ended, walking from the first token
-            t = r["t"] + r["ttft"]
+            t = first_token
             for gap in r["itl"]:
                 t += gap
                 itls[min(int(t - start), seconds - 1)].append(gap)

@@ -6,11 +6,6 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
-import docker
-import docker.errors
-
-from harness.cluster.testbed import NETWORK_LABEL
-
 
 class TargetRefused(ValueError):
     pass
@@ -36,6 +31,13 @@ def check_target(url: str) -> None:
 
 
 def _own_container_addresses() -> set[str]:
+    # Imported here: the Locust process imports harness.load (for its client) and needs neither the
+    # Docker nor the Kubernetes client.
+    import docker
+    import docker.errors
+
+    from harness.cluster.testbed import NETWORK_LABEL
+
     try:
         client = docker.from_env()
         networks = client.networks.list(filters={"label": NETWORK_LABEL})

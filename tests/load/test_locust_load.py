@@ -1,5 +1,6 @@
-"""The Locust load against a real mock vLLM on 127.0.0.1: figures match what the server was told to do,
-failures land in the seconds they happened, and other targets are refused."""
+"""The Locust load against a real mock vLLM (or a scripted server) on 127.0.0.1: figures match what the
+server was told to do, failures land in the seconds they happened, only unanswered attempts are
+retried, and other targets are refused."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from pathlib import Path
 
 import pytest
 from mock_process import MockVLLM
+from scripted_server import Reply, scripted_server
 
 from harness.load import LoadSpec, background, run
+from harness.load.results import read_records
 
 TTFT_MS, ITL_MS = 100, 20
 
@@ -71,27 +74,40 @@ def test_server_errors_show_up_in_the_seconds_they_happened(tmp_path: Path) -> N
     assert sum(s.succeeded for s in result.timeline if s.second > off + 1) > 0, "serving again after"
 
 
+def harness_load(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "harness", "load", *args], capture_output=True, text=True, timeout=60)
+
+
 def test_cli_refuses_a_target_outside_loopback(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "harness",
-            "load",
-            "--target",
-            "http://10.1.2.3:8000",
-            "--duration",
-            "1",
-            "--out",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = harness_load("--target", "http://10.1.2.3:8000", "--duration", "1", "--out", str(tmp_path))
     assert proc.returncode == 2
     assert "load goes only to 127.0.0.1" in proc.stderr
     assert not (tmp_path / "requests.jsonl").exists(), "nothing was sent"
+
+
+def test_a_request_on_a_connection_the_server_closed_is_retried(tmp_path: Path) -> None:
+    """A draining server closes a kept-alive connection as the next request arrives on it: the user
+    retries it on a new connection, like the OpenAI SDK, and the record says so."""
+    with scripted_server(Reply(), Reply(unanswered=True)) as server:
+        result = run(LoadSpec(server.url, users=1, spawn_rate=1, duration=10, max_requests=2), tmp_path)
+    first, second = read_records(tmp_path / "requests.jsonl")
+    assert (first["retries"], second["retries"]) == (0, 1)
+    assert second["ok"] and second["retry_errors"] == [
+        "ConnectionError: RemoteDisconnected: Remote end closed connection without response"
+    ]
+    assert (result.requests, result.failed, result.retried) == (2, 0, 1)
+    assert '"retried": 1' in (tmp_path / "results.json").read_text()
+
+
+def test_a_503_is_not_retried(tmp_path: Path) -> None:
+    server = MockVLLM(args=["--failure-injection-rate", "100", "--failure-types", "server_error"]).start()
+    try:
+        result = run(LoadSpec(server.url, users=1, spawn_rate=1, duration=10, max_requests=3), tmp_path)
+    finally:
+        server.stop()
+    records = read_records(tmp_path / "requests.jsonl")
+    assert [(r["status"], r["retries"]) for r in records] == [(503, 0)] * 3
+    assert result.failures == {"HTTP 503": 3} and result.retried == 0
 
 
 def test_a_request_bound_stops_the_load_early(tmp_path: Path) -> None:

@@ -18,7 +18,9 @@ def record(
     itl: list[float] | None = None,
     error: str = "",
     tokens: int = 3,
+    retried_for: float = 0.0,  # seconds the first attempts and backoffs took: the final one started then
 ) -> dict[str, object]:
+    retry_fields = {"attempt_t": T0 + t + retried_for, "retries": 1, "retry_errors": ["x"]} if retried_for else {}
     return {
         "t": T0 + t,
         "end": T0 + end,
@@ -29,6 +31,7 @@ def record(
         "e2e": end - t,
         "tokens": tokens if ok else 0,
         "itl": (itl if itl is not None else [0.02, 0.02]) if ok else [],
+        **retry_fields,
     }
 
 
@@ -62,6 +65,17 @@ def test_timeline_puts_each_event_in_its_second() -> None:
     assert result.failures_between(1, 2) == 1 and result.failures_between(2, 4) == 0
     (mark,) = result.marks
     assert mark.label == "kill" and mark.second == pytest.approx(1.3)
+
+
+def test_retried_requests_are_counted_and_timed_from_their_final_attempt() -> None:
+    """Records without retry fields (written before retries) count as not retried."""
+    records = [record(0.0, 0.5), record(0.0, 2.4, retried_for=1.5), record(0.1, 1.7, ok=False, retried_for=1.5)]
+    result = summarize(records, "t")
+    assert (result.requests, result.succeeded, result.failed, result.retried) == (3, 2, 1, 2)
+    assert result.to_json()["retried"] == 2
+    seconds = {s.second: s for s in result.timeline}
+    assert seconds[0].ttft_p50 == 0.1 and seconds[1].ttft_p50 == 0.1, "the retried first token came at 1.6 s"
+    assert seconds[1].itl_p50 == 0.02, "and its token gaps after it"
 
 
 def test_no_records_is_an_empty_result_not_an_error() -> None:
