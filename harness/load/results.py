@@ -80,6 +80,29 @@ class LoadResult:
         """Failed requests in [start, end) seconds of the run."""
         return sum(s.failed for s in self.timeline if start <= s.second < end)
 
+    def top_failures(self, top: int = 5) -> str:
+        """'HTTP 503 x12, ConnectionError x3', most frequent first."""
+        shown = [f"{reason} x{count}" for reason, count in list(self.failures.items())[:top]]
+        more = len(self.failures) - top
+        return ", ".join(shown + ([f"{more} more reasons"] if more > 0 else []))
+
+    def summary(self) -> str:
+        """What a person reads at the end of a load: counts, failures by reason, latencies, throughput."""
+        lines = [
+            f"{self.target}: {self.requests} requests in {self.duration:.1f} s, {self.succeeded} succeeded, "
+            f"{self.failed} failed, {self.retried} retried",
+        ]
+        if self.failures:
+            lines.append(f"failures: {self.top_failures()}")
+        for name, p in (("TTFT", self.ttft), ("ITL", self.itl), ("e2e", self.e2e)):
+            lines.append(f"{name:<4}  p50 {_ms(p.p50):>9}  p99 {_ms(p.p99):>9}")
+        lines.append(f"{self.tokens_per_second:.1f} tokens/s, {self.requests_per_second:.2f} requests/s")
+        return "\n".join(lines)
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.1f} ms"
+
 
 def read_records(path: Path) -> list[dict[str, Any]]:
     if not path.exists():

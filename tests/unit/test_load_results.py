@@ -78,6 +78,17 @@ def test_retried_requests_are_counted_and_timed_from_their_final_attempt() -> No
     assert seconds[1].itl_p50 == 0.02, "and its token gaps after it"
 
 
+def test_summary_names_counts_reasons_and_percentiles() -> None:
+    records = [record(0.0, 0.5), record(0.1, 0.6, retried_for=0.5)] + [
+        record(1.0, 1.1, ok=False, error=f"HTTP {code}: x") for code in (503, 503, 404, 429, 500, 502, 504)
+    ]
+    text = summarize(records, "http://127.0.0.1:1").summary()
+    assert "9 requests in 1.1 s, 2 succeeded, 7 failed, 1 retried" in text
+    assert "failures: HTTP 503 x2, HTTP 404 x1, HTTP 429 x1, HTTP 500 x1, HTTP 502 x1, 1 more reasons" in text
+    assert "TTFT  p50  100.0 ms  p99  100.0 ms" in text
+    assert "tokens/s" in text
+
+
 def test_no_records_is_an_empty_result_not_an_error() -> None:
     result = summarize([], "t")
     assert result.requests == 0 and result.timeline == []
