@@ -40,15 +40,52 @@ def main(argv: list[str] | None = None) -> int:
     listing = images.add_parser("list", help="each image, where it comes from, and whether it is present")
     listing.add_argument("--kubernetes", default=None)
 
-    load = sub.add_parser("load", help="run bounded Locust load against an OpenAI-compatible server on 127.0.0.1")
-    load.add_argument("--target", required=True, metavar="URL", help="e.g. http://127.0.0.1:30080")
-    load.add_argument("--users", type=int, default=4)
-    load.add_argument("--spawn-rate", type=float, default=4)
-    load.add_argument("--duration", type=float, default=30, metavar="SECONDS")
-    load.add_argument("--max-requests", type=int, default=0, help="stop after this many requests (0: no limit)")
-    load.add_argument("--model", default="mock-model")
-    load.add_argument("--max-tokens", type=int, default=32)
-    load.add_argument("--out", required=True, metavar="DIR", help="results.json, requests.jsonl, Locust CSVs")
+    load = sub.add_parser(
+        "load",
+        help="run bounded Locust load against an OpenAI-compatible server on 127.0.0.1",
+        description="Streaming chat completions from Locust users, timed token by token; prints a summary and "
+        "exits 1 when more requests failed than --max-failure-rate allows (or none were made).",
+    )
+    load.add_argument("--target", required=True, metavar="URL", help="server base URL, e.g. http://127.0.0.1:30080")
+    load.add_argument("--users", type=int, default=4, help="concurrent users (default: %(default)s)")
+    load.add_argument("--spawn-rate", type=float, default=4, help="users started per second (default: %(default)s)")
+    load.add_argument(
+        "--duration",
+        type=float,
+        default=30,
+        metavar="SECONDS",
+        help="send new requests for this long; open ones run to their end (default: %(default)s)",
+    )
+    load.add_argument(
+        "--max-requests", type=int, default=0, help="stop after this many requests, 0: no limit (default: %(default)s)"
+    )
+    load.add_argument("--model", help="model to request (default: the first one the target's GET /v1/models lists)")
+    load.add_argument("--max-tokens", type=int, default=32, help="tokens per completion (default: %(default)s)")
+    load.add_argument("--prompt-words", type=int, default=16, help="words in each prompt (default: %(default)s)")
+    load.add_argument(
+        "--request-timeout",
+        type=float,
+        default=120,
+        metavar="SECONDS",
+        help="longest silence before a request fails; retries fit in it too (default: %(default)s)",
+    )
+    load.add_argument(
+        "--retries",
+        type=int,
+        default=2,
+        help="retries of an attempt the server never answered (refused, closed, connect timeout), as the OpenAI "
+        "SDK does; never of an HTTP error or a started stream (default: %(default)s)",
+    )
+    load.add_argument(
+        "--max-failure-rate",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="exit 1 when a larger fraction of requests failed; 0: any failure fails (default: %(default)s)",
+    )
+    load.add_argument(
+        "--out", required=True, metavar="DIR", help="where results.json, requests.jsonl and Locust's CSVs go"
+    )
 
     cluster = sub.add_parser("cluster", help="testbed clusters").add_subparsers(dest="command", required=True)
     create = cluster.add_parser("create", help="create a testbed from a spec and leave it running")
@@ -158,29 +195,49 @@ def _images_list(args: argparse.Namespace) -> int:
 
 
 def _load(args: argparse.Namespace) -> int:
-    import json
-    from dataclasses import asdict
     from pathlib import Path
 
-    from harness.load import LoadSpec, TargetRefused, run
+    from harness.load import LoadSpec, NoModel, TargetRefused, check_target, run, served_model
 
-    spec = LoadSpec(
-        target=args.target,
-        users=args.users,
-        spawn_rate=args.spawn_rate,
-        duration=args.duration,
-        max_requests=args.max_requests,
-        model=args.model,
-        max_tokens=args.max_tokens,
-    )
+    if not 0 <= args.max_failure_rate <= 1:
+        print(f"harness load: --max-failure-rate: {args.max_failure_rate} must be in [0, 1]", file=sys.stderr)
+        return 2
     try:
+        check_target(args.target)  # before anything is sent, the model lookup included
+        model = args.model or served_model(args.target)
+        spec = LoadSpec(
+            target=args.target,
+            users=args.users,
+            spawn_rate=args.spawn_rate,
+            duration=args.duration,
+            max_requests=args.max_requests,
+            model=model,
+            max_tokens=args.max_tokens,
+            prompt_words=args.prompt_words,
+            request_timeout=args.request_timeout,
+            retries=args.retries,
+        )
         result = run(spec, Path(args.out))
+    except NoModel as e:
+        print(f"harness load: {e}", file=sys.stderr)
+        return 1
     except (TargetRefused, ValueError) as e:
         print(f"harness load: {e}", file=sys.stderr)
         return 2
-    summary = {k: v for k, v in asdict(result).items() if k != "timeline"}
-    print(json.dumps(summary, indent=2))
-    return 0 if result.requests else 1
+    print(result.summary())
+    print(f"results: {Path(args.out) / 'results.json'}")
+    if not result.requests:
+        print("harness load: no request was made", file=sys.stderr)
+        return 1
+    if result.failed > args.max_failure_rate * result.requests:
+        print(
+            f"harness load: {result.failed} of {result.requests} requests failed "
+            f"({result.failed / result.requests:.1%} > --max-failure-rate {args.max_failure_rate:g}): "
+            f"{result.top_failures()}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
 
 
 def _discover(args: argparse.Namespace) -> int:

@@ -2,12 +2,13 @@
 
 from harness.load.results import LoadResult, Mark, Percentiles, Second
 from harness.load.runner import LoadSpec, RunningLoad, background, run, start
-from harness.load.target import TargetRefused, check_target
+from harness.load.target import NoModel, TargetRefused, check_target, served_model
 
 __all__ = [
     "LoadResult",
     "LoadSpec",
     "Mark",
+    "NoModel",
     "Percentiles",
     "RunningLoad",
     "Second",
@@ -15,5 +16,6 @@ __all__ = [
     "background",
     "check_target",
     "run",
+    "served_model",
     "start",
 ]

@@ -62,7 +62,8 @@ class LoadResult:
     duration: float  # seconds from the first request's start to the last one's end
     requests: int
     succeeded: int
-    failed: int
+    failed: int  # requests whose final attempt failed
+    retried: int  # requests with at least one attempt the server never answered, retried (succeeded or not)
     requests_per_second: float
     tokens_per_second: float
     ttft: Percentiles  # seconds
@@ -79,6 +80,29 @@ class LoadResult:
         """Failed requests in [start, end) seconds of the run."""
         return sum(s.failed for s in self.timeline if start <= s.second < end)
 
+    def top_failures(self, top: int = 5) -> str:
+        """'HTTP 503 x12, ConnectionError x3', most frequent first."""
+        shown = [f"{reason} x{count}" for reason, count in list(self.failures.items())[:top]]
+        more = len(self.failures) - top
+        return ", ".join(shown + ([f"{more} more reasons"] if more > 0 else []))
+
+    def summary(self) -> str:
+        """What a person reads at the end of a load: counts, failures by reason, latencies, throughput."""
+        lines = [
+            f"{self.target}: {self.requests} requests in {self.duration:.1f} s, {self.succeeded} succeeded, "
+            f"{self.failed} failed, {self.retried} retried",
+        ]
+        if self.failures:
+            lines.append(f"failures: {self.top_failures()}")
+        for name, p in (("TTFT", self.ttft), ("ITL", self.itl), ("e2e", self.e2e)):
+            lines.append(f"{name:<4}  p50 {_ms(p.p50):>9}  p99 {_ms(p.p99):>9}")
+        lines.append(f"{self.tokens_per_second:.1f} tokens/s, {self.requests_per_second:.2f} requests/s")
+        return "\n".join(lines)
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.1f} ms"
+
 
 def read_records(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
@@ -93,6 +117,7 @@ def summarize(records: list[dict[str, Any]], target: str, marks: list[tuple[str,
             target,
             0.0,
             0.0,
+            0,
             0,
             0,
             0,
@@ -118,6 +143,7 @@ def summarize(records: list[dict[str, Any]], target: str, marks: list[tuple[str,
         requests=len(records),
         succeeded=len(ok),
         failed=len(records) - len(ok),
+        retried=sum(1 for r in records if r.get("retries")),  # records from before retries have none
         requests_per_second=len(records) / duration,
         tokens_per_second=tokens / duration,
         ttft=Percentiles.of([r["ttft"] for r in ok if r["ttft"] is not None]),
@@ -152,9 +178,10 @@ def _timeline(records: list[dict[str, Any]], start: float, end: float) -> list[S
         for s in range(begin, finish):
             in_flight[s] += 1
         if r["ok"] and r["ttft"] is not None:
-            ttfts[int(r["t"] + r["ttft"] - start)].append(r["ttft"])
+            first_token = r.get("attempt_t", r["t"]) + r["ttft"]  # ttft counts from the final attempt
+            ttfts[min(int(first_token - start), seconds - 1)].append(r["ttft"])
             # token gaps are placed at the time they ended, walking from the first token
-            t = r["t"] + r["ttft"]
+            t = first_token
             for gap in r["itl"]:
                 t += gap
                 itls[min(int(t - start), seconds - 1)].append(gap)

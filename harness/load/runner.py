@@ -17,6 +17,7 @@ from harness.load import results
 from harness.load.target import check_target
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+HARNESS_ROOT = str(Path(__file__).parents[2])  # the folder holding the harness package
 STOP_FILE = "stop"  # in the load's folder: its presence tells the users to send nothing new
 STOP_GRACE = 30  # seconds Locust may take to exit once told to quit
 
@@ -32,6 +33,7 @@ class LoadSpec:
     max_tokens: int = 32
     prompt_words: int = 16
     request_timeout: float = 120  # seconds without a byte before a request counts as failed
+    retries: int = 2  # of an attempt the server never answered (client.py), as the OpenAI SDK's max_retries
 
     def problems(self) -> list[str]:
         checks = [
@@ -41,7 +43,8 @@ class LoadSpec:
             (0 < self.duration <= 3600, f"--duration: {self.duration} s must be in (0, 3600]"),
             (self.max_requests >= 0, f"--max-requests: {self.max_requests} must be 0 (no limit) or more"),
             (self.max_tokens >= 1, f"--max-tokens: {self.max_tokens} must be at least 1"),
-            (0 < self.request_timeout <= 600, f"request_timeout: {self.request_timeout} s must be in (0, 600]"),
+            (0 < self.request_timeout <= 600, f"--request-timeout: {self.request_timeout} s must be in (0, 600]"),
+            (0 <= self.retries <= 10, f"--retries: {self.retries} must be in [0, 10]"),
         ]
         return [message for ok, message in checks if not ok]
 
@@ -107,8 +110,11 @@ def start(spec: LoadSpec, out: Path) -> RunningLoad:
         "LLMC_LOAD_MAX_TOKENS": str(spec.max_tokens),
         "LLMC_LOAD_PROMPT_WORDS": str(spec.prompt_words),
         "LLMC_LOAD_REQUEST_TIMEOUT": str(spec.request_timeout),
+        "LLMC_LOAD_RETRIES": str(spec.retries),
         "LLMC_LOAD_DURATION": str(spec.duration),
         "LLMC_LOAD_STOP_FILE": str(out / STOP_FILE),
+        # the locustfile imports harness.load.client: this harness, installed or not
+        "PYTHONPATH": os.pathsep.join(filter(None, [HARNESS_ROOT, os.environ.get("PYTHONPATH")])),
     }
     cmd = [
         sys.executable,

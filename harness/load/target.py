@@ -1,4 +1,5 @@
-"""Where load may go: 127.0.0.1 (loopback), or a container on one of the harness's own testbed networks."""
+"""Where load may go (127.0.0.1, or a container on one of the harness's own testbed networks), and
+which model it serves."""
 
 from __future__ import annotations
 
@@ -6,10 +7,9 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
-import docker
-import docker.errors
+import requests
 
-from harness.cluster.testbed import NETWORK_LABEL
+from harness.load.client import describe
 
 
 class TargetRefused(ValueError):
@@ -36,6 +36,13 @@ def check_target(url: str) -> None:
 
 
 def _own_container_addresses() -> set[str]:
+    # Imported here: the Locust process imports harness.load (for its client) and needs neither the
+    # Docker nor the Kubernetes client.
+    import docker
+    import docker.errors
+
+    from harness.cluster.testbed import NETWORK_LABEL
+
     try:
         client = docker.from_env()
         networks = client.networks.list(filters={"label": NETWORK_LABEL})
@@ -49,3 +56,26 @@ def _own_container_addresses() -> set[str]:
             if address:
                 addresses.add(address)
     return addresses
+
+
+class NoModel(RuntimeError):
+    """The target does not say which model it serves."""
+
+
+def served_model(url: str, timeout: float = 10) -> str:
+    """The first model `GET /v1/models` lists (vLLM lists its --served-model-name first)."""
+    models = f"{url.rstrip('/')}/v1/models"
+    try:
+        reply = requests.get(models, timeout=timeout)
+    except requests.RequestException as e:
+        raise NoModel(f"cannot read the served model from {models}: {describe(e)}") from None
+    seen = f"HTTP {reply.status_code}: {reply.text[:200]!r}"
+    if reply.status_code != 200:
+        raise NoModel(f"cannot read the served model from {models}: {seen}")
+    try:
+        ids = [str(m["id"]) for m in reply.json()["data"]]
+    except (ValueError, KeyError, TypeError):
+        raise NoModel(f"cannot read the served model from {models}: not an OpenAI model list ({seen})") from None
+    if not ids:
+        raise NoModel(f"cannot read the served model from {models}: it lists no model ({seen})")
+    return ids[0]

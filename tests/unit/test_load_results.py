@@ -18,7 +18,9 @@ def record(
     itl: list[float] | None = None,
     error: str = "",
     tokens: int = 3,
+    retried_for: float = 0.0,  # seconds the first attempts and backoffs took: the final one started then
 ) -> dict[str, object]:
+    retry_fields = {"attempt_t": T0 + t + retried_for, "retries": 1, "retry_errors": ["x"]} if retried_for else {}
     return {
         "t": T0 + t,
         "end": T0 + end,
@@ -29,6 +31,7 @@ def record(
         "e2e": end - t,
         "tokens": tokens if ok else 0,
         "itl": (itl if itl is not None else [0.02, 0.02]) if ok else [],
+        **retry_fields,
     }
 
 
@@ -62,6 +65,28 @@ def test_timeline_puts_each_event_in_its_second() -> None:
     assert result.failures_between(1, 2) == 1 and result.failures_between(2, 4) == 0
     (mark,) = result.marks
     assert mark.label == "kill" and mark.second == pytest.approx(1.3)
+
+
+def test_retried_requests_are_counted_and_timed_from_their_final_attempt() -> None:
+    """Records without retry fields (written before retries) count as not retried."""
+    records = [record(0.0, 0.5), record(0.0, 2.4, retried_for=1.5), record(0.1, 1.7, ok=False, retried_for=1.5)]
+    result = summarize(records, "t")
+    assert (result.requests, result.succeeded, result.failed, result.retried) == (3, 2, 1, 2)
+    assert result.to_json()["retried"] == 2
+    seconds = {s.second: s for s in result.timeline}
+    assert seconds[0].ttft_p50 == 0.1 and seconds[1].ttft_p50 == 0.1, "the retried first token came at 1.6 s"
+    assert seconds[1].itl_p50 == 0.02, "and its token gaps after it"
+
+
+def test_summary_names_counts_reasons_and_percentiles() -> None:
+    records = [record(0.0, 0.5), record(0.1, 0.6, retried_for=0.5)] + [
+        record(1.0, 1.1, ok=False, error=f"HTTP {code}: x") for code in (503, 503, 404, 429, 500, 502, 504)
+    ]
+    text = summarize(records, "http://127.0.0.1:1").summary()
+    assert "9 requests in 1.1 s, 2 succeeded, 7 failed, 1 retried" in text
+    assert "failures: HTTP 503 x2, HTTP 404 x1, HTTP 429 x1, HTTP 500 x1, HTTP 502 x1, 1 more reasons" in text
+    assert "TTFT  p50  100.0 ms  p99  100.0 ms" in text
+    assert "tokens/s" in text
 
 
 def test_no_records_is_an_empty_result_not_an_error() -> None:
