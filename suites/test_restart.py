@@ -10,57 +10,34 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import pytest
-from kubernetes import utils
 
 from harness.checks.components import lws_groups_formed
-from harness.checks.restart import (
-    check_group_recreated,
-    check_workers_after_leader_ready,
-    group_members,
-    wait_group_formed,
-)
+from harness.checks.restart import check_group_recreated, group_members, wait_group_formed
 from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
-from harness.kube.node_faults import out_of_service, stopped_node
+from harness.kube.node_faults import stopped_node
 from harness.load import LoadResult, LoadSpec, background
 from harness.report.record import CheckRecord
-from harness.stack import StackFigures
-from harness.workloads.images import build_mock_vllm
-from harness.workloads.manifests import Engine, leader_service, lws_leaders, mock_vllm_lws
+from harness.scenarios import restart as scenarios
+from harness.scenarios.restart import GROUPS, NAME, RECOVERY, SIZE, Served
 from harness.workloads.observe import serves
 from harness.workloads.queues import create
-from harness.workloads.readiness import ready_when_listening
 
 pytestmark = pytest.mark.restart
-NAME, GROUPS, SIZE = "vllm", 2, 2
-ENGINE = Engine(inter_token_latency_ms=5, shutdown_timeout_seconds=2, termination_grace_period_seconds=5)
-RECOVERY = 180  # seconds a group may take to be whole again
 # target: the testbed's port, per run. A 16-token stream takes under a second: one silent for 30 s
 # went to a dead member, and counts as failed (and stopping the load waits at most that long).
 LOAD = LoadSpec(target="", users=4, duration=120, max_tokens=16, request_timeout=30)
 
 
-@dataclass(frozen=True)
-class Served:
-    namespace: str
-    host_port: int
-
-
 @pytest.fixture(scope="module")
-def served(kube: Clients, testbed: TestbedCluster, stack: StackFigures) -> Iterator[Served]:
+def served(kube: Clients, testbed: TestbedCluster, mock_vllm: str) -> Iterator[Served]:
     """GROUPS groups of SIZE behind a NodePort Service on the testbed's first port, formed."""
-    testbed.load_images([build_mock_vllm()])
-    port = testbed.spec.ports[0]
-    with scratch_namespace(kube.core, "restart") as ns:
-        create(kube, mock_vllm_lws(NAME, size=SIZE, replicas=GROUPS, engine=ENGINE), ns)
-        utils.create_from_dict(kube.api, leader_service(f"{NAME}-api", lws_leaders(NAME), port.node_port), namespace=ns)
-        for group in range(GROUPS):
-            wait_group_formed(kube, ns, NAME, group, SIZE, timeout=RECOVERY)
-        yield Served(ns, port.host_port)
+    with scenarios.served_groups(kube, testbed.spec.ports[0], "restart") as served:
+        yield served
 
 
 def failed_during(result: LoadResult, start: str, end: str) -> int:
@@ -117,21 +94,13 @@ def test_lws_naming_labels_and_env_are_as_documented(kube: Clients, served: Serv
 @pytest.mark.disruptive
 def test_killing_a_worker_recreates_the_whole_group(kube: Clients, served: Served, record: CheckRecord) -> None:
     """Killing one worker recreates the whole group (all pod UIDs change) and the ring re-forms"""
-
-    def kill_worker() -> None:
-        kube.core.delete_namespaced_pod(f"{NAME}-1-1", served.namespace, grace_period_seconds=0)
-
-    restart_under_load(kube, served, record, "worker killed", kill_worker)
+    restart_under_load(kube, served, record, "worker killed", lambda: scenarios.kill_worker(kube, served.namespace, 1))
 
 
 @pytest.mark.disruptive
 def test_leader_failure_recovers_to_a_full_group(kube: Clients, served: Served, record: CheckRecord) -> None:
     """Leader failure recovers to a full group with a new ring"""
-
-    def kill_leader() -> None:
-        kube.core.delete_namespaced_pod(f"{NAME}-1", served.namespace, grace_period_seconds=0)
-
-    restart_under_load(kube, served, record, "leader killed", kill_leader)
+    restart_under_load(kube, served, record, "leader killed", lambda: scenarios.kill_leader(kube, served.namespace, 1))
 
 
 @pytest.mark.disruptive
@@ -140,16 +109,11 @@ def test_node_failure_recovers_to_a_full_group_elsewhere(
 ) -> None:
     """Node failure (kind node stopped) recovers to a full group on other nodes"""
     group = 1
-    members = group_members(kube, served.namespace, NAME, group)
-    node = next(p.spec.node_name for p in members if p.metadata.name != f"{NAME}-{group}")
+    node = scenarios.worker_node(kube, served.namespace, group)
     with stopped_node(testbed, node, kube) as stop:
 
         def stop_node() -> str:
-            stop.stop()
-            record.figure("node_not_ready_after", stop.wait_not_ready(kube, timeout=120), "s", note=node)
-            # What an operator (or a node-health controller) does for a node that is gone: without it
-            # the node's pods stay Terminating and their names block the group's new pods.
-            out_of_service(kube, node)
+            record.figure("node_not_ready_after", scenarios.lose_node(kube, stop), "s", note=node)
             record.event("node marked out-of-service", time.time())
             return node
 
@@ -158,15 +122,17 @@ def test_node_failure_recovers_to_a_full_group_elsewhere(
 
 
 def test_leader_ready_starts_workers_after_the_leader_is_ready(
-    kube: Clients, stack: StackFigures, record: CheckRecord
+    kube: Clients, mock_vllm: str, record: CheckRecord
 ) -> None:
     """startupPolicy LeaderReady: workers are created only after the leader is Ready"""
-    lws = ready_when_listening(mock_vllm_lws("ordered", size=3, engine=ENGINE, startup_policy="LeaderReady"), 3)
     with scratch_namespace(kube.core, "startup") as ns:
-        create(kube, lws, ns)
-        wait_group_formed(kube, ns, "ordered", 0, 3, timeout=RECOVERY)
-        after = check_workers_after_leader_ready(kube, ns, "ordered", 0)
-        pods = {p.metadata.name: p for p in group_members(kube, ns, "ordered", 0)}
-        for name, pod in sorted(pods.items()):
-            record.event(f"{name} created", pod.metadata.creation_timestamp.timestamp())
-        record.figure("last_worker_after_leader_ready", after, "s")
+        with scenarios.watch_startup(kube, ns, "ordered", 0, seconds=RECOVERY) as watch:
+            create(kube, scenarios.leader_ready_group("ordered", startup_policy="LeaderReady"), ns)
+            wait_group_formed(kube, ns, "ordered", 0, 3, timeout=RECOVERY)
+        startup = watch.startup()
+        after = scenarios.workers_after_leader_ready(startup)
+        if startup.leader_ready:
+            record.event(f"{startup.leader} Ready", startup.leader_ready.at)
+        for name, seen in sorted(startup.workers_added.items()):
+            record.event(f"{name} created", seen.at)
+        record.figure("last_worker_after_leader_ready", after, "s", note="pod watch, local receive times")

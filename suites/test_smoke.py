@@ -1,4 +1,7 @@
-"""Smoke: the testbed itself works — nodes, pods on every worker, the pod network, DNS, NodePort on 127.0.0.1."""
+"""Smoke: the testbed itself works — nodes, pods on every worker, the pod network, DNS, NodePort on 127.0.0.1.
+
+Negative controls: tests/cluster/test_smoke_negative.py.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +12,16 @@ import pytest
 from harness.checks import smoke
 from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
-from harness.kube.namespaces import scratch_namespace
 from harness.report.record import NOT_APPLICABLE
+from harness.scenarios import smoke as scenarios
 
 pytestmark = pytest.mark.smoke
 
 
 @pytest.fixture(scope="module")
 def web(kube: Clients, testbed: TestbedCluster) -> Iterator[smoke.WebPods]:
-    with scratch_namespace(kube.core, "smoke") as ns:
-        yield smoke.start_web_pods(kube, testbed.spec, ns)
+    with scenarios.web_pods(kube, testbed.spec, "smoke") as web:
+        yield web
 
 
 def test_nodes_ready_with_spec_labels(kube: Clients, testbed: TestbedCluster) -> None:

@@ -1,46 +1,85 @@
-"""Negative controls for the restart checks (suites/test_restart.py): with `restartPolicy: None` a
-killed worker is replaced alone, cannot rejoin the old ring, and the group stays broken; with
-`startupPolicy: LeaderCreated` workers are created before their leader is Ready."""
+"""Negative controls for the restart checks (suites/test_restart.py): the suite's scenarios
+(harness/scenarios/restart.py), each with one change, and the check fails naming why.
+
+- worker killed, node stopped: `restartPolicy: None`: the lost worker is replaced alone, the leader
+  keeps its UID, the replacement cannot join the old ring, and the group stays broken;
+- leader killed: its workers orphaned (deletion propagation Orphan): the leader is replaced alone and
+  its old workers keep their UIDs and their broken ring. (`restartPolicy: None` is no control here:
+  the workers' StatefulSet is owned by the leader pod, so LWS recreates the whole group anyway.)
+- LeaderReady: `startupPolicy: LeaderCreated`: workers are created before their leader is Ready.
+
+No load runs: the checks judge the group, the suite's load only measures the failed requests.
+"""
 
 from __future__ import annotations
 
 import pytest
 
 from harness.checks import CheckFailed
-from harness.checks.restart import check_group_recreated, check_workers_after_leader_ready, wait_group_formed
+from harness.checks.restart import check_group_recreated, wait_group_formed
 from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
-from harness.stack import StackFigures
-from harness.workloads.images import build_mock_vllm
-from harness.workloads.manifests import Engine, mock_vllm_lws
+from harness.kube.node_faults import stopped_node
+from harness.scenarios import restart as scenarios
+from harness.scenarios.restart import NAME, RECOVERY, SIZE
 from harness.workloads.queues import create
-from harness.workloads.readiness import ready_when_listening
 
 pytestmark = pytest.mark.restart
-ENGINE = Engine(inter_token_latency_ms=5, shutdown_timeout_seconds=2, termination_grace_period_seconds=5)
+BROKEN = 45  # seconds the check waits for a group that will not come back
 
 
-@pytest.fixture(scope="module", autouse=True)
-def images(testbed: TestbedCluster, stack: StackFigures) -> None:
-    testbed.load_images([build_mock_vllm()])
+def test_group_recreated_fails_with_restart_policy_none(kube: Clients, testbed: TestbedCluster, mock_vllm: str) -> None:
+    with scenarios.served_groups(kube, testbed.spec.ports[0], "restart-neg", restart_policy="None") as served:
+        before = wait_group_formed(kube, served.namespace, NAME, 1, SIZE, timeout=RECOVERY)
+        scenarios.kill_worker(kube, served.namespace, 1)
+        with pytest.raises(CheckFailed, match=rf"pods that kept their UIDs: \['{NAME}-1'\].*leader ring broken"):
+            check_group_recreated(kube, served.namespace, NAME, 1, SIZE, before, timeout=BROKEN)
 
 
-def test_group_recreated_fails_with_restart_policy_none(kube: Clients) -> None:
-    with scratch_namespace(kube.core, "restart-neg") as ns:
-        create(kube, mock_vllm_lws("frail", size=2, engine=ENGINE, restart_policy="None"), ns)
-        before = wait_group_formed(kube, ns, "frail", 0, 2, timeout=180)
-        kube.core.delete_namespaced_pod("frail-0-1", ns, grace_period_seconds=0)
-        with pytest.raises(CheckFailed, match=r"pods that kept their UIDs: \['frail-0'\].*leader ring broken"):
-            check_group_recreated(kube, ns, "frail", 0, 2, before, timeout=45)
+def test_leader_failure_check_fails_when_the_leader_orphans_its_workers(
+    kube: Clients, testbed: TestbedCluster, mock_vllm: str
+) -> None:
+    with scenarios.served_groups(kube, testbed.spec.ports[0], "restart-neg") as served:
+        before = wait_group_formed(kube, served.namespace, NAME, 1, SIZE, timeout=RECOVERY)
+        scenarios.kill_leader(kube, served.namespace, 1, orphan_workers=True)
+        with pytest.raises(CheckFailed, match=rf"pods that kept their UIDs: \['{NAME}-1-1'\]"):
+            check_group_recreated(kube, served.namespace, NAME, 1, SIZE, before, timeout=BROKEN)
 
 
-def test_workers_after_leader_ready_fails_with_leader_created(kube: Clients) -> None:
-    lws = ready_when_listening(mock_vllm_lws("eager", size=3, engine=ENGINE, startup_policy="LeaderCreated"), 3)
+@pytest.mark.disruptive
+def test_node_failure_check_fails_with_restart_policy_none(
+    kube: Clients, testbed: TestbedCluster, mock_vllm: str
+) -> None:
+    with scenarios.served_groups(kube, testbed.spec.ports[0], "restart-neg", restart_policy="None") as served:
+        ns = served.namespace
+        # A group whose worker's node does not hold its leader: a lost leader takes its workers along
+        # (they are owned by it), and LWS would recreate the group whatever its restartPolicy.
+        group = next(
+            (g for g in (1, 0) if scenarios.worker_node(kube, ns, g) != scenarios.leader_node(kube, ns, g)), None
+        )
+        if group is not None:
+            node = scenarios.worker_node(kube, ns, group)
+            before = wait_group_formed(kube, ns, NAME, group, SIZE, timeout=RECOVERY)
+            with stopped_node(testbed, node, kube) as stop:
+                scenarios.lose_node(kube, stop)
+                # The lost worker is evicted at once (out-of-service taint) and replaced alone elsewhere.
+                with pytest.raises(
+                    CheckFailed, match=rf"pods that kept their UIDs: \['{NAME}-{group}'\]; .*leader ring broken"
+                ):
+                    check_group_recreated(kube, ns, NAME, group, SIZE, before, timeout=60, lost_node=node)
+    if group is None:
+        pytest.skip("every group's leader shares its worker's node: losing it takes the whole group")
+
+
+def test_workers_after_leader_ready_fails_with_leader_created(kube: Clients, mock_vllm: str) -> None:
     with scratch_namespace(kube.core, "startup-neg") as ns:
-        create(kube, lws, ns)
-        wait_group_formed(kube, ns, "eager", 0, 3, timeout=180)
+        with scenarios.watch_startup(kube, ns, "ordered", 0, seconds=RECOVERY) as watch:
+            create(kube, scenarios.leader_ready_group("ordered", startup_policy="LeaderCreated"), ns)
+            wait_group_formed(kube, ns, "ordered", 0, 3, timeout=RECOVERY)
         with pytest.raises(
-            CheckFailed, match=r"workers created before leader eager-0 was Ready .*eager-0-1 \d+ s before"
+            CheckFailed,
+            match=r"workers created before leader ordered-0 was Ready: ordered-0-1 \d+\.\d s before, "
+            r"ordered-0-2 \d+\.\d s before",
         ):
-            check_workers_after_leader_ready(kube, ns, "eager", 0)
+            scenarios.workers_after_leader_ready(watch.startup())

@@ -1,0 +1,161 @@
+"""The gang checks' set-ups (suites/test_gang.py), shared with their negative controls
+(tests/cluster/test_gang_negative.py): groups whose every member claims all fake GPUs of one node,
+submitted to Kueue's GPU quota or (`queued=False`) left to the scheduler.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
+
+from harness.checks.gang import Binding, Pods, group_pods, native_pods, watch_binding, watch_until_whole, workload_of
+from harness.cluster.testbed import TestbedCluster
+from harness.dra import install_fake_gpu
+from harness.kube.client import Clients
+from harness.kube.namespaces import scratch_namespace
+from harness.stack import KueueOptions, install_stack
+from harness.workloads import queues
+from harness.workloads.gpu_groups import GpuLayout, gpu_group, native_gang
+from harness.workloads.images import build_mock_vllm
+from harness.workloads.queues import (
+    cluster_objects,
+    create,
+    gpu_cluster_queue,
+    local_queue,
+    resource_flavor,
+    workload_priority_class,
+)
+
+WAIT_FOR_PODS_READY = "30s"  # the suite's Kueue: a group not Ready within this is evicted and requeued
+QUEUE = "gpus"  # the LocalQueue in every scratch namespace
+OBSERVE = 20  # seconds every group is watched once all its pods exist
+HOLD = 10  # a group partially bound this long is partial placement, not a group being bound
+WHOLE = 180  # seconds a group that should run may take to be whole on nodes
+
+
+@dataclass(frozen=True)
+class Quota:
+    """Kueue's objects for the GPUs (named from `prefix`: a module's objects may still be finalizing
+    when the next module creates its own) and the testbed's GPU layout."""
+
+    prefix: str
+    layout: GpuLayout
+
+    @property
+    def cluster_queue(self) -> str:
+        return f"{self.prefix}-gpus"
+
+    @property
+    def low(self) -> str:
+        return f"{self.prefix}-low"
+
+    @property
+    def high(self) -> str:
+        return f"{self.prefix}-high"
+
+
+@contextmanager
+def gpu_quota(testbed: TestbedCluster, kube: Clients, prefix: str, wait_for_pods_ready: str | None) -> Iterator[Quota]:
+    """Fake GPUs, mock vLLM, Kueue (with waitForPodsReady, blockAdmission, if given), a ClusterQueue
+    whose quota is every GPU and that lets a higher priority preempt, and two priority classes.
+    Restores the default Kueue options at the end (the other suites expect them)."""
+    install_fake_gpu(testbed)
+    testbed.load_images([build_mock_vllm()])
+    install_stack(testbed, KueueOptions(wait_for_pods_ready=wait_for_pods_ready))
+    quota = Quota(prefix, GpuLayout.of(testbed.spec))
+    flavor = f"{prefix}-flavor"
+    try:
+        objects = [
+            resource_flavor(flavor),
+            gpu_cluster_queue(quota.cluster_queue, flavor, quota.layout.total, preempt_lower_priority=True),
+            workload_priority_class(quota.low, 100),
+            workload_priority_class(quota.high, 1000),
+        ]
+        with cluster_objects(kube, objects):
+            yield quota
+    finally:
+        install_stack(testbed)
+
+
+@contextmanager
+def gang_namespace(kube: Clients, quota: Quota, prefix: str) -> Iterator[str]:
+    """A namespace per check, so that each starts with every GPU free: the members' claim template
+    and the LocalQueue QUEUE."""
+    with scratch_namespace(kube.core, prefix) as ns:
+        create(kube, quota.layout.claim_template(), ns)
+        create(kube, local_queue(QUEUE, quota.cluster_queue), ns)
+        yield ns
+
+
+def _submit(kube: Clients, namespace: str, name: str, size: int, queued: bool, priority: str | None = None) -> None:
+    lws = gpu_group(name, size)
+    create(kube, queues.queued(lws, QUEUE, priority) if queued else lws, namespace)
+
+
+def group_that_does_not_fit(kube: Clients, namespace: str, quota: Quota, queued: bool = True) -> Binding:
+    """One group of (GPU nodes + 1) members ("big"), watched OBSERVE s once all its pods exist."""
+    size = quota.layout.nodes + 1
+    _submit(kube, namespace, "big", size, queued)
+    return watch_binding(partial(group_pods, kube, namespace, ["big"]), ["big-0"], size, OBSERVE)
+
+
+@dataclass(frozen=True)
+class Competition:
+    pods: Pods
+    groups: list[str]  # "first-0", "second-0"
+    binding: Binding
+    submitted: float  # epoch seconds, before the first LWS was created
+
+
+def competing_groups(kube: Clients, namespace: str, quota: Quota, queued: bool = True) -> Competition:
+    """Two groups of ⌊GPU nodes / 2⌋ + 1 members ("first", "second"): one fits, both do not;
+    watched OBSERVE s once all their pods exist."""
+    size = quota.layout.nodes // 2 + 1
+    lwss = ["first", "second"]
+    submitted = time.time()
+    for name in lwss:
+        _submit(kube, namespace, name, size, queued)
+    pods = partial(group_pods, kube, namespace, lwss)
+    groups = [f"{name}-0" for name in lwss]
+    return Competition(pods, groups, watch_binding(pods, groups, size, OBSERVE), submitted)
+
+
+def stuck_group(kube: Clients, namespace: str) -> str:
+    """A queued group of 2 whose readiness never passes (an engine that never finishes loading);
+    returns its Kueue Workload's name."""
+    create(kube, queues.queued(gpu_group("stuck", 2, readiness_path="/never-ready"), QUEUE), namespace)
+    return workload_of(kube, namespace, "stuck", "stuck-0")
+
+
+@dataclass(frozen=True)
+class Preemption:
+    pods: Pods
+    binding: Binding  # sampled until "low-0" was whole
+    low_uids: set[str]  # the low group's pods while it ran whole
+    submitted: float  # epoch seconds, before the high group was created
+
+
+def preempting_groups(kube: Clients, namespace: str, quota: Quota, high_priority: str) -> Preemption:
+    """A group taking every GPU node at priority `quota.low`, whole on nodes, then a second group of
+    the same size ("high") at `high_priority`."""
+    size = quota.layout.nodes
+    pods = partial(group_pods, kube, namespace, ["low", "high"])
+    binding = Binding(size)
+    _submit(kube, namespace, "low", size, True, quota.low)
+    watch_until_whole(pods, ["low-0"], "low-0", binding, timeout=WHOLE)
+    low_uids = {p.metadata.uid for p in pods()["low-0"]}
+    submitted = time.time()
+    _submit(kube, namespace, "high", size, True, high_priority)
+    return Preemption(pods, binding, low_uids, submitted)
+
+
+def native_group(kube: Clients, namespace: str, quota: Quota, pod_group_api: str | None) -> Binding:
+    """(GPU nodes + 1) plain pods ("native"), made one gang by a PodGroup of `pod_group_api`
+    (scheduling.k8s.io/<version>) or, with None, scheduled one by one; watched OBSERVE s."""
+    size = quota.layout.nodes + 1
+    for obj in native_gang("native", size, pod_group_api):
+        create(kube, obj, namespace)
+    return watch_binding(partial(native_pods, kube, namespace, "native"), ["native"], size, OBSERVE)
