@@ -9,7 +9,7 @@ from types import FrameType
 
 import yaml
 
-from harness import versions
+from harness import progress, versions
 from harness.spec import SpecError, load_spec
 
 
@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     COMMANDS.update(report_cli.COMMANDS)
 
     args = parser.parse_args(argv)
+    progress.install_stderr()
     if args.area in ("load", "discover"):
         args.command = "run"
     # SIGTERM cleans up like Ctrl-C: half-made testbeds are removed on the way out.
