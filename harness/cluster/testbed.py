@@ -10,6 +10,7 @@ import docker
 import docker.errors
 import yaml
 
+from harness import doctor
 from harness.cluster.kind import Kind, resolve_kind
 from harness.cluster.lock import TestbedLock
 from harness.kube.client import Clients
@@ -86,6 +87,8 @@ class TestbedCluster:
         self.spec = spec
         self.options = options or Options()
         mode = self.options.mode or detect_mode()
+        # Before anything is made: a missing prerequisite stops the run here, with its fix.
+        doctor.require(mode, self.options.mirror_url, spec.kubernetes)
         self.workdir = cache_dir() / "clusters" / spec.name
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.kubeconfig = self.workdir / "kubeconfig"
