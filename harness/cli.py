@@ -9,7 +9,7 @@ from types import FrameType
 
 import yaml
 
-from harness import versions
+from harness import progress, versions
 from harness.spec import SpecError, load_spec
 
 
@@ -100,6 +100,14 @@ def main(argv: list[str] | None = None) -> int:
     discover.add_argument("--kubeconfig", help="kubeconfig file (default: kubectl's)")
     discover.add_argument("--context", help="context to read (default: the kubeconfig's current one)")
 
+    doctor = sub.add_parser(
+        "doctor", help="what a testbed run needs here, and how to get it; exit 3 if something is missing"
+    )
+    doctor.add_argument(
+        "--image-mode", choices=["registry", "source", "mirror"], help="default: detected as a run would"
+    )
+    doctor.add_argument("--image-mirror", metavar="URL", help="the mirror --image-mode mirror would use")
+
     from harness.stack import cli as stack_cli
 
     stack_cli.add_commands(sub)
@@ -111,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     COMMANDS.update(report_cli.COMMANDS)
 
     args = parser.parse_args(argv)
-    if args.area in ("load", "discover"):
+    progress.install_stderr()
+    if args.area in ("load", "discover", "doctor"):
         args.command = "run"
     # SIGTERM cleans up like Ctrl-C: half-made testbeds are removed on the way out.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -255,6 +264,13 @@ def _discover(args: argparse.Namespace) -> int:
     return 0
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from harness import doctor
+    from harness.supply import Mode
+
+    return doctor.run(Mode(args.image_mode) if args.image_mode else None, args.image_mirror)
+
+
 def _cluster_create(args: argparse.Namespace) -> int:
     from harness.cluster.testbed import Options, TestbedCluster
     from harness.supply import Mode
@@ -295,6 +311,7 @@ COMMANDS = {
     ("images", "list"): _images_list,
     ("load", "run"): _load,
     ("discover", "run"): _discover,
+    ("doctor", "run"): _doctor,
     ("cluster", "create"): _cluster_create,
     ("cluster", "delete"): _cluster_delete,
 }

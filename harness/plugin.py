@@ -6,6 +6,7 @@ from --testbed, or the existing cluster --kubeconfig/--context name) and `kube` 
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
@@ -17,6 +18,7 @@ from types import FrameType
 
 import pytest
 
+from harness import progress
 from harness.checks import NotApplicable
 from harness.cluster.existing import ClusterRef, ExistingCluster, disruption_refusal, ensure_stack
 from harness.cluster.existing import resolve as resolve_context
@@ -29,7 +31,6 @@ from harness.spec import SpecError, Testbed, load_spec
 from harness.spec.model import PortMapping
 from harness.stack import StackFigures, install_stack
 from harness.supply import Mode
-from harness.supply.cache import log
 from harness.workloads.images import build_mock_vllm
 
 MARKERS = {
@@ -91,6 +92,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    progress.register(config)
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
     spec_file = config.getoption("--testbed")
@@ -208,7 +210,7 @@ def _existing_cluster(config: pytest.Config, ref: ClusterRef) -> Iterator[Existi
     mode = config.getoption("--image-mode")
     with _live_output(config):
         cluster = ExistingCluster(ref, Mode(mode) if mode else None, config.stash.get(HOST_PORTS, ()))
-        log(cluster.discovery.describe())
+        logging.getLogger("llmc.cluster").info(cluster.discovery.describe())
     try:
         yield cluster
     finally:

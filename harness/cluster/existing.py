@@ -14,6 +14,7 @@ other cluster an image no node has is refused with its name: push it where the c
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -36,7 +37,8 @@ from harness.stack.install import RECORD, Installed
 from harness.stack.kubectl import kubectl
 from harness.stack.kueue import KueueOptions
 from harness.supply import ImageSupply, Mode, detect_mode
-from harness.supply.cache import log
+
+log = logging.getLogger("llmc.cluster")
 
 KIND_PROVIDER = "kind://docker/"
 
@@ -152,7 +154,7 @@ class ExistingCluster:
         if not missing:
             return
         if self.kind_cluster is not None:
-            log(f"loading {len(missing)} images into kind cluster {self.kind_cluster}: {missing}")
+            log.info("loading %d images into kind cluster %s: %s", len(missing), self.kind_cluster, missing)
             Kind(resolve_kind()).load_images(self.kind_cluster, missing)
             return
         image = missing[0]
@@ -174,7 +176,7 @@ class ExistingCluster:
 
         left = listed()
         for name in left:
-            log(f"removing namespace {name} this run left on {self.ref.source}")
+            log.info("removing namespace %s this run left on %s", name, self.ref.source)
             try:
                 core.delete_namespace(name)
             except ApiException as e:
@@ -256,6 +258,6 @@ def ensure_stack(
     figures = install(todo, cluster) if todo else StackFigures()
     for name, f in theirs.items():
         figures.components[name] = Installed(name, f.version, f.namespace, True, 0.0, 0.0)
-        log(f"stack: {name} {f.version or '(version unknown)'} already on the cluster ({f.evidence}): left as is")
+        log.info("%s %s already on the cluster (%s): left as is", name, f.version or "(version unknown)", f.evidence)
     figures.absent = absent
     return figures

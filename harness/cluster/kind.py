@@ -7,18 +7,22 @@ This wrapper is the few calls the harness needs, each bounded.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
 import subprocess
 import time
 import urllib.request
+from contextlib import nullcontext
 from pathlib import Path
 
-from harness import versions
-from harness.supply.cache import cache_dir, log
+from harness import progress, versions
+from harness.supply.cache import cache_dir, log_file
 
 DOWNLOAD = "https://kind.sigs.k8s.io/dl/{version}/kind-linux-amd64"
+
+log = logging.getLogger("llmc.cluster")
 
 
 class KindError(RuntimeError):
@@ -43,15 +47,16 @@ def resolve_kind(version: str | None = None) -> Path:
             tmp.rename(target)
             return target
     except OSError as e:
-        log(f"kind download unavailable ({e}); building sigs.k8s.io/kind@{version} with go install")
+        log.info("kind download unavailable (%s); building it from its module instead", e)
     gobin = cache_dir() / "bin" / f"kind-{version}.d"
-    proc = subprocess.run(
-        ["go", "install", f"sigs.k8s.io/kind@{version}"],
-        env={**os.environ, "GOBIN": str(gobin), "CGO_ENABLED": "0"},
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    with progress.step(log, f"go install sigs.k8s.io/kind@{version}"):
+        proc = subprocess.run(
+            ["go", "install", f"sigs.k8s.io/kind@{version}"],
+            env={**os.environ, "GOBIN": str(gobin), "CGO_ENABLED": "0"},
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
     if proc.returncode != 0:
         raise KindError(f"go install sigs.k8s.io/kind@{version} failed: {proc.stderr.strip()}")
     (gobin / "kind").rename(target)
@@ -75,7 +80,10 @@ class Kind:
         started = time.monotonic()
         cmd = ["create", "cluster", "--name", name, "--config", str(config), "--kubeconfig", str(kubeconfig)]
         try:
-            self._run(cmd, timeout=timeout, stream=True)
+            with progress.step(log, f"kind create cluster {name}") as running:
+                output = log_file("kind-create", name)
+                running.follow(output)
+                self._run(cmd, timeout=timeout, output=output)
         except BaseException:
             self.delete(name, kubeconfig)
             raise
@@ -85,10 +93,12 @@ class Kind:
         cmd = ["delete", "cluster", "--name", name]
         if kubeconfig:
             cmd += ["--kubeconfig", str(kubeconfig)]
-        self._run(cmd, timeout=300)
+        with progress.step(log, f"kind delete cluster {name}"):
+            self._run(cmd, timeout=300)
 
     def load_images(self, name: str, images: list[str], timeout: float = 600) -> None:
-        self._run(["load", "docker-image", "--name", name, *images], timeout=timeout)
+        with progress.step(log, f"kind load docker-image {' '.join(images)}", quiet=True):
+            self._run(["load", "docker-image", "--name", name, *images], timeout=timeout)
 
     def export_kubeconfig(self, name: str, kubeconfig: Path) -> None:
         self._run(["export", "kubeconfig", "--name", name, "--kubeconfig", str(kubeconfig)], timeout=60)
@@ -96,16 +106,19 @@ class Kind:
     def export_logs(self, name: str, folder: Path) -> None:
         self._run(["export", "logs", str(folder), "--name", name], timeout=300)
 
-    def _run(self, args: list[str], timeout: float, stream: bool = False) -> subprocess.CompletedProcess[str]:
-        # Own process group: a Ctrl-C reaches kind through us, so we can clean up after it.
-        proc = subprocess.Popen(
-            [str(self.binary), *args],
-            env=self.env,
-            text=True,
-            start_new_session=True,
-            stdout=None if stream else subprocess.PIPE,
-            stderr=None if stream else subprocess.PIPE,
-        )
+    def _run(self, args: list[str], timeout: float, output: Path | None = None) -> subprocess.CompletedProcess[str]:
+        """Run kind, bounded; its output captured, or written to `output` (a log progress follows)."""
+        # The child keeps its own copy of the log's descriptor, so ours closes once it is started.
+        with output.open("w") if output else nullcontext() as out_file:
+            # Own process group: a Ctrl-C reaches kind through us, so we can clean up after it.
+            proc = subprocess.Popen(
+                [str(self.binary), *args],
+                env=self.env,
+                text=True,
+                start_new_session=True,
+                stdout=out_file or subprocess.PIPE,
+                stderr=subprocess.STDOUT if out_file else subprocess.PIPE,
+            )
         try:
             out, err = proc.communicate(timeout=timeout)
         except BaseException as e:
@@ -118,5 +131,6 @@ class Kind:
                 raise KindError(f"kind {' '.join(args[:2])} did not finish within {timeout:.0f} s") from None
             raise
         if proc.returncode != 0:
-            raise KindError(f"kind {' '.join(args)} failed (exit {proc.returncode}): {(err or '').strip()[-3000:]}")
+            detail = output.read_text(errors="replace") if output else err or ""
+            raise KindError(f"kind {' '.join(args)} failed (exit {proc.returncode}): {detail.strip()[-3000:]}")
         return subprocess.CompletedProcess(args, proc.returncode, out or "", err or "")

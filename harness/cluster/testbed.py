@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 
@@ -9,6 +10,7 @@ import docker
 import docker.errors
 import yaml
 
+from harness import doctor
 from harness.cluster.kind import Kind, resolve_kind
 from harness.cluster.lock import TestbedLock
 from harness.kube.client import Clients
@@ -16,9 +18,11 @@ from harness.kube.waits import wait_until
 from harness.spec import Testbed
 from harness.spec.kindconfig import NodeRuntime, kind_config
 from harness.supply import ImageSupply, Mode, detect_mode
-from harness.supply.cache import cache_dir, log
+from harness.supply.cache import cache_dir
 
 NETWORK_LABEL = "llm-conformance.testbed"
+
+log = logging.getLogger("llmc.cluster")
 
 
 @dataclass
@@ -82,6 +86,9 @@ class TestbedCluster:
     def __init__(self, spec: Testbed, options: Options | None = None) -> None:
         self.spec = spec
         self.options = options or Options()
+        mode = self.options.mode or detect_mode()
+        # Before anything is made: a missing prerequisite stops the run here, with its fix.
+        doctor.require(mode, self.options.mirror_url, spec.kubernetes)
         self.workdir = cache_dir() / "clusters" / spec.name
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.kubeconfig = self.workdir / "kubeconfig"
@@ -91,7 +98,6 @@ class TestbedCluster:
         self.figures = Figures()
         self.docker = docker_client()
         self.kind = Kind(resolve_kind(), network=self.network)
-        mode = self.options.mode or detect_mode()
         self.figures.mode = str(mode)
         self.supply = ImageSupply(mode, spec.name, self.network, self.options.mirror_url)
 
@@ -118,7 +124,7 @@ class TestbedCluster:
                     f"a kind cluster named {name!r} already exists; delete it "
                     f"(`harness cluster delete {self.spec.source}`) or pass --reuse-cluster"
                 )
-            log(f"reusing kind cluster {name}")
+            log.info("reusing kind cluster %s", name)
             self.figures.reused = True
             self.kind.export_kubeconfig(name, self.kubeconfig)
             self.supply.attach()
@@ -130,6 +136,7 @@ class TestbedCluster:
             self.owner = True
             self._ensure_network()
             started = time.monotonic()
+            log.info("testbed %s: images (mode %s), then kind create, then nodes Ready", name, self.supply.mode)
             supplied = self.supply.prepare(self.spec.kubernetes)
             self.figures.images_seconds = time.monotonic() - started
             runtime = NodeRuntime(
@@ -137,14 +144,16 @@ class TestbedCluster:
             )
             config_file = self.workdir / "kind-config.yaml"
             config_file.write_text(yaml.safe_dump(kind_config(self.spec, runtime), sort_keys=False))
-            log(f"creating kind cluster {name}: {len(self.spec.nodes)} nodes, image {supplied.node_image}")
+            log.info("kind cluster %s: %d nodes, image %s", name, len(self.spec.nodes), supplied.node_image)
             self.figures.create_seconds = self.kind.create(
                 name, config_file, self.kubeconfig, timeout=self.options.create_timeout
             )
         self.figures.ready_seconds = self.wait_ready(self.options.ready_timeout)
-        log(
-            f"testbed {name} ready: create {self.figures.create_seconds:.0f} s, "
-            f"nodes ready {self.figures.ready_seconds:.0f} s later"
+        log.info(
+            "testbed %s ready: create %.0f s, nodes ready %.0f s later",
+            name,
+            self.figures.create_seconds,
+            self.figures.ready_seconds,
         )
 
     def load_images(self, images: list[str]) -> None:
@@ -178,6 +187,7 @@ class TestbedCluster:
             bad = {p.metadata.name: p.status.phase for p in pods if p.status.phase != "Running"}
             return bool(pods) and not bad, f"kube-system pods not running: {bad}" if bad else "no pods yet"
 
+        log.info("waiting until %s's %d nodes are Ready and kube-system pods Running", self.spec.name, len(expected))
         seconds = wait_until(nodes_ready, timeout, f"all {len(expected)} nodes of {self.spec.name} Ready", 2)
         seconds += wait_until(system_pods_running, timeout, "kube-system pods Running", 2)
         return seconds
@@ -190,7 +200,7 @@ class TestbedCluster:
             if not self.owner:
                 return
             if self.options.keep and not force:
-                log(f"keeping kind cluster {self.spec.name} (kubeconfig {self.kubeconfig})")
+                log.info("keeping kind cluster %s (kubeconfig %s)", self.spec.name, self.kubeconfig)
                 return
             delete_testbed(self.spec.name, self.kind, self.supply)
         finally:
@@ -225,7 +235,6 @@ def delete_testbed(name: str, kind: Kind, supply: ImageSupply | None = None) -> 
     """Remove the cluster, its registry and its network; safe to call when some are already gone."""
     client = docker_client()
     if name in kind.clusters():
-        log(f"deleting kind cluster {name}")
         kind.delete(name)
     if supply is not None:
         supply.close()

@@ -8,6 +8,7 @@ The inventory ConfigMap is rendered from the testbed spec, so the slices say wha
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass
 from importlib import resources
@@ -32,6 +33,8 @@ from harness.supply.source import recipes
 
 NAMESPACE = "fake-gpu"
 INVENTORY_CONFIGMAP = "fake-gpu-inventory"
+
+log = logging.getLogger("llmc.dra")
 
 
 class Target(Protocol):
@@ -130,9 +133,15 @@ def install_fake_gpu(target: Target, timeout: float = 180) -> DriverFigures:
     image = build_fake_gpu()
     target.load_images([image])
     built = time.monotonic() - started
-    apply(objects(target.spec, image), target.kubeconfig)
     kube = target.clients()
     expected = {inv.node: len(inv.gpus) + len(inv.nics) for inv in node_inventories(target.spec)}
+    log.info(
+        "fake GPU driver %s: applying, then waiting until %d workers publish their devices (at most %.0f s)",
+        image,
+        len(expected),
+        timeout,
+    )
+    apply(objects(target.spec, image), target.kubeconfig)
 
     def all_published() -> tuple[bool, str]:
         # The rollout first: on a reused cluster the old pods' slices are already there.
@@ -154,6 +163,7 @@ def install_fake_gpu(target: Target, timeout: float = 180) -> DriverFigures:
         seconds = wait_until(all_published, timeout, "fake-gpu ResourceSlices on every worker", interval=1)
     except WaitTimeout as e:
         raise WaitTimeout(f"{e}\n{diagnostics(kube, NAMESPACE)}") from None
+    log.info("fake GPU driver: every worker's devices published %.0f s after apply", seconds)
     return DriverFigures(image=image, build_seconds=built, publish_seconds=seconds)
 
 

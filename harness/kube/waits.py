@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
+
+log = logging.getLogger("llmc.wait")
+BEAT_SECONDS = 15.0  # a long wait says what it waits for at this beat, so it never looks hung
 
 
 class WaitTimeout(TimeoutError):
@@ -17,6 +21,7 @@ def wait_until(check: Callable[[], tuple[bool, str]], timeout: float, what: str,
     error names the goal and the last state seen.
     """
     started = time.monotonic()
+    beat = started + BEAT_SECONDS
     seen = "nothing checked yet"
     while True:
         try:
@@ -27,4 +32,9 @@ def wait_until(check: Callable[[], tuple[bool, str]], timeout: float, what: str,
             return time.monotonic() - started
         if time.monotonic() - started > timeout:
             raise WaitTimeout(f"{what}: not reached within {timeout:.0f} s; last seen: {seen}")
+        if time.monotonic() >= beat:
+            log.info(
+                "waiting for %s: %.0f s of %.0f s; last seen: %.300s", what, time.monotonic() - started, timeout, seen
+            )
+            beat = time.monotonic() + BEAT_SECONDS
         time.sleep(interval)

@@ -8,16 +8,18 @@ versions.yaml for why).
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness import versions
 from harness.supply import gobuild, rootfs
-from harness.supply.cache import log
 from harness.supply.gobuild import GoBuild
 from harness.supply.images import DockerImage, build_image
 from harness.supply.source import recipes
+
+log = logging.getLogger("llmc.stack")
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ def build_controllers(only: set[str] | None = None) -> list[str]:
                 build_args={"TARGET": c.path},
             )
         )
-    log(f"stack controller images ready in {time.monotonic() - started:.0f} s")
+    log.info("stack controller images ready in %.0f s", time.monotonic() - started)
     return names
 
 

@@ -9,6 +9,7 @@ that state is only re-checked, not re-applied.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import threading
@@ -21,6 +22,7 @@ from typing import Protocol
 import yaml
 from kubernetes.client.exceptions import ApiException
 
+from harness import progress
 from harness.kube.client import Clients
 from harness.kube.waits import WaitTimeout
 from harness.stack import images as stack_images
@@ -29,11 +31,13 @@ from harness.stack.footprint import container_memory_mib
 from harness.stack.kubectl import kubectl
 from harness.stack.render import Object
 from harness.supply import ImageSupply, Mode
-from harness.supply.cache import digest, log
+from harness.supply.cache import digest
 
 RECORD = ("kube-system", "llm-conformance-stack")
 FIELD_MANAGER = "llm-conformance"
 RECHECK_SECONDS = 20  # a recorded component that is not usable this soon gets applied again
+
+log = logging.getLogger("llmc.stack")
 
 
 @dataclass
@@ -92,6 +96,11 @@ def install(components: list[Component], target: Target) -> StackFigures:
     keys = {c.name: f"{c.version} {digest(objects[c.name])}" for c in components}
     record = _read_record(kube)
     todo = [c for c in components if record.get(c.name) != keys[c.name]]
+    log.info(
+        "%s to install or update; %s recorded as installed (re-checked)",
+        ", ".join(f"{c.name} {c.version}" for c in todo) or "nothing",
+        ", ".join(c.name for c in components if c not in todo) or "none",
+    )
 
     if mode is Mode.SOURCE and todo:
         build_started = time.monotonic()
@@ -105,17 +114,25 @@ def install(components: list[Component], target: Target) -> StackFigures:
         if skipped:
             try:
                 ready = wait_usable(c, objects[c.name], kube, RECHECK_SECONDS)
-                log(f"stack: {c.name} {c.version} already installed, usable")
+                log.info("%s %s already installed, usable", c.name, c.version)
                 return Installed(c.name, c.version, c.namespace, True, 0.0, ready)
             except WaitTimeout:  # recorded but since broken or removed: install it again
                 skipped = False
         t = time.monotonic()
-        apply(objects[c.name], kubeconfig)
+        log.info(
+            "%s %s: applying %d objects, then waiting until usable (at most %.0f s)",
+            c.name,
+            c.version,
+            len(objects[c.name]),
+            c.timeout,
+        )
+        with progress.step(log, f"kubectl apply {c.name}", quiet=True):
+            apply(objects[c.name], kubeconfig)
         apply_seconds = time.monotonic() - t
         ready = wait_usable(c, objects[c.name], kube, c.timeout)
         with record_lock:
             _write_record(kube, c.name, keys[c.name])
-        log(f"stack: {c.name} {c.version} installed, usable in {ready:.0f} s")
+        log.info("%s %s installed, usable in %.0f s", c.name, c.version, ready)
         return Installed(c.name, c.version, c.namespace, False, apply_seconds, ready)
 
     record_lock = threading.Lock()
@@ -133,7 +150,7 @@ def install(components: list[Component], target: Target) -> StackFigures:
         raise RuntimeError("stack install failed:\n" + "\n".join(errors))
     figures.total_seconds = time.monotonic() - started
     figures.memory_mib = container_memory_mib(kube, {c.namespace for c in components})
-    log(figures.summary())
+    log.info(figures.summary())
     return figures
 
 

@@ -13,14 +13,17 @@ mirror settings: upstream image names work unchanged.
 from __future__ import annotations
 
 import enum
+import logging
 import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import versions
+from harness import progress, versions
 from harness.supply import registry as local_registry
-from harness.supply.cache import cache_dir, log
+from harness.supply.cache import cache_dir, log_file
+
+log = logging.getLogger("llmc.supply")
 
 UPSTREAM_PROBES = (("registry-1.docker.io", 443), ("registry.k8s.io", 443))
 
@@ -84,6 +87,7 @@ class ImageSupply:
         images = source.build_all(kubernetes)
         self.registry = local_registry.LocalRegistry(f"{self.cluster}-registry", images.registry, self.network)
         self.registry.start()
+        log.info("local registry %s on 127.0.0.1:%d is the nodes' mirror", self.registry.name, self.registry.port)
         self.registry.push(list(images.cluster))
         local_registry.write_mirrors(mirrors, self.registry.endpoint)
         return Supplied(node_image=images.node, mirrors_dir=str(mirrors))
@@ -110,12 +114,11 @@ class ImageSupply:
 
 
 def _pull(image: str) -> None:
-    log(f"docker pull {image}")
-    proc = subprocess.run(["docker", "pull", "-q", image], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(
-            f"docker pull {image} failed: {proc.stderr.strip()} (no registry reachable? use --image-mode source)"
-        )
+    try:
+        with progress.step(log, f"docker pull {image}", quiet=True) as running:
+            progress.run(["docker", "pull", image], log_file("docker-pull", image), running)
+    except RuntimeError as e:
+        raise RuntimeError(f"{e}\n(no registry reachable? use --image-mode source)") from None
 
 
 def mirrors_path(cluster: str) -> Path:

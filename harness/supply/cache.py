@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -38,8 +38,11 @@ def file_digest(*paths: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def log(message: str) -> None:
-    print(f"[supply {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+def log_file(action: str, name: str) -> Path:
+    """Where a command's output is kept while it runs and after (progress shows its last line)."""
+    folder = cache_dir() / "logs"
+    folder.mkdir(exist_ok=True)
+    return folder / f"{action}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.log"
 
 
 class Step:
@@ -56,5 +59,3 @@ class Step:
 
     def finish(self, **figures: float) -> None:
         self._marker.write_text(json.dumps({"finished": time.time(), **figures}))
-        if "seconds" in figures:
-            log(f"{self.name}: built in {figures['seconds']:.0f} s")

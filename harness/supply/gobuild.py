@@ -9,6 +9,7 @@ replaces every such sibling with its published version.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -17,7 +18,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.supply.cache import Step, cache_dir, log
+from harness import progress
+from harness.supply.cache import Step, cache_dir
+
+log = logging.getLogger("llmc.supply")
 
 # `replace X => ../x` or, inside a replace block, `X [version] => ./staging/x`: one per line.
 RELATIVE_REPLACE = re.compile(r"^[ \t]*(?:replace[ \t]+)?([^\s(]+)(?:[ \t]+\S+)?[ \t]*=>[ \t]*(\.\.?/\S*)[ \t]*$", re.M)
@@ -76,14 +80,14 @@ def build(recipe: GoBuild) -> Path:
     out.mkdir(parents=True)
     env = {**os.environ, "CGO_ENABLED": "1" if recipe.cgo else "0", "GOFLAGS": "-mod=mod", **recipe.env}
     target = str(out / recipe.binary) if recipe.binary else str(out) + "/"
-    cmd = ["go", "build", "-trimpath", "-o", target]
+    cmd = ["go", "build", "-v", "-trimpath", "-o", target]  # -v: each package's name as it builds
     if recipe.ldflags:
         cmd += ["-ldflags", " ".join(recipe.ldflags)]
     if recipe.tags:
         cmd += ["-tags", ",".join(recipe.tags)]
     names = [recipe.binary] if recipe.binary else [p.rsplit("/", 1)[-1] for p in recipe.packages]
-    log(f"go build {recipe.module}@{recipe.version}: {' '.join(names)}")
-    _run(cmd + list(recipe.packages), work, env, f"building {recipe.name}")
+    with progress.step(log, f"go build {recipe.module}@{recipe.version} ({' '.join(names)})") as running:
+        progress.run(cmd + list(recipe.packages), work / "build.log", running, cwd=work, env=env)
     step.finish(seconds=time.monotonic() - started)
     return out
 
@@ -111,9 +115,10 @@ def module_dir(module: str, version: str) -> Path:
 
 
 def _download(module: str, version: str) -> dict[str, str]:
-    out = subprocess.run(
-        ["go", "mod", "download", "-json", f"{module}@{version}"], capture_output=True, text=True, cwd=cache_dir()
-    )
+    with progress.step(log, f"go mod download {module}@{version}", quiet=True):
+        out = subprocess.run(
+            ["go", "mod", "download", "-json", f"{module}@{version}"], capture_output=True, text=True, cwd=cache_dir()
+        )
     info: dict[str, str] = json.loads(out.stdout or "{}")
     if out.returncode != 0 or "Dir" not in info:
         raise RuntimeError(f"go mod download {module}@{version} failed: {info.get('Error') or out.stderr}")
@@ -135,12 +140,3 @@ def _pinned_replaces(recipe: GoBuild) -> list[str]:
 def _module_go_directive(recipe: GoBuild) -> str:
     match = re.search(r"^go (\S+)", _module_gomod(recipe), re.M)
     return match.group(1) if match else "1.24"
-
-
-def _run(cmd: list[str], cwd: Path, env: dict[str, str], what: str) -> None:
-    logfile = cwd / "build.log"
-    with logfile.open("w") as f:
-        proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=f, stderr=subprocess.STDOUT)
-    if proc.returncode != 0:
-        tail = logfile.read_text().splitlines()[-25:]
-        raise RuntimeError(f"{what} failed (exit {proc.returncode}); last lines of {logfile}:\n" + "\n".join(tail))

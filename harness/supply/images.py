@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
 import shutil
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness import progress
 from harness.supply import docker_cli
-from harness.supply.cache import digest, file_digest, log
+from harness.supply.cache import digest, file_digest, log_file
 
 INPUTS_LABEL = "llm-conformance.inputs"
+
+log = logging.getLogger("llmc.supply")
 
 
 @dataclass(frozen=True)
@@ -47,8 +50,10 @@ def build_image(image: DockerImage) -> list[str]:
     key = image.key()
     if all(docker_cli.image_label(name, INPUTS_LABEL) == key for name in image.names):
         return list(image.names)
-    started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="llmc-image-") as tmp:
+    with (
+        progress.step(log, f"docker build {', '.join(image.names)}") as running,
+        tempfile.TemporaryDirectory(prefix="llmc-image-") as tmp,
+    ):
         context = Path(tmp)
         shutil.copytree(image.recipe, context, dirs_exist_ok=True)
         for rel, src in image.files.items():
@@ -66,8 +71,7 @@ def build_image(image: DockerImage) -> list[str]:
             args += ["-t", name]
         for arg, value in image.build_args.items():
             args += ["--build-arg", f"{arg}={value}"]
-        docker_cli.run(*args, str(context))
-    log(f"built {', '.join(image.names)} in {time.monotonic() - started:.0f} s")
+        progress.run(["docker", *args, str(context)], log_file("docker-build", image.names[0]), running)
     return list(image.names)
 
 

@@ -9,6 +9,7 @@ image names resolve through it.
 from __future__ import annotations
 
 import contextlib
+import logging
 import shutil
 import socket
 import subprocess
@@ -20,11 +21,14 @@ from pathlib import Path
 import docker
 import docker.errors
 
-from harness.supply.cache import cache_dir, log
+from harness import progress
+from harness.supply.cache import cache_dir
 
 ALIAS = "llmc-registry"  # the registry's name on the testbed network, as the nodes reach it
 MIRRORED = ("registry.k8s.io", "docker.io", "ghcr.io", "quay.io", "llm-conformance.local")
 LABEL = "llm-conformance.registry"
+
+log = logging.getLogger("llmc.supply")
 
 
 def hosts_toml(upstream: str, endpoint: str) -> str:
@@ -118,15 +122,15 @@ class LocalRegistry:
 
 def push(names: list[str], registry: str) -> None:
     """Push local images to `registry` (host:port) under <upstream registry>/<repository>."""
-    started = time.monotonic()
-    for name in names:
-        target = f"{registry}/{_qualified(name)}"
-        subprocess.run(["docker", "tag", name, target], check=True)
-        proc = subprocess.run(["docker", "push", "-q", target], capture_output=True, text=True)
-        subprocess.run(["docker", "rmi", target], capture_output=True)
-        if proc.returncode != 0:
-            raise RuntimeError(f"docker push {target} failed: {proc.stderr.strip()}")
-    log(f"pushed {len(names)} images to {registry} in {time.monotonic() - started:.0f} s")
+    with progress.step(log, f"pushing {len(names)} images to {registry}", quiet=True) as running:
+        for name in names:
+            running.note(name)
+            target = f"{registry}/{_qualified(name)}"
+            subprocess.run(["docker", "tag", name, target], check=True)
+            proc = subprocess.run(["docker", "push", "-q", target], capture_output=True, text=True)
+            subprocess.run(["docker", "rmi", target], capture_output=True)
+            if proc.returncode != 0:
+                raise RuntimeError(f"docker push {target} failed: {proc.stderr.strip()}")
 
 
 def _qualified(name: str) -> str:

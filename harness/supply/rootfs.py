@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import subprocess
+import logging
 import time
 
+from harness import progress
 from harness.supply import docker_cli
-from harness.supply.cache import Step, log
+from harness.supply.cache import Step
 
 MIRROR = "http://deb.debian.org/debian"
+
+log = logging.getLogger("llmc.supply")
 
 
 def _step(name: str, suite: str, packages: tuple[str, ...]) -> Step:
@@ -30,14 +33,17 @@ def image(name: str, suite: str, packages: tuple[str, ...]) -> str:
     if not step.done():
         started = time.monotonic()
         step.output.mkdir(parents=True, exist_ok=True)
-        log(f"mmdebstrap {suite} for {name} ({len(packages)} packages)")
-        proc = subprocess.run(
-            ["mmdebstrap", "--variant=minbase", f"--include={','.join(sorted(packages))}", suite, str(tarball), MIRROR],
-            capture_output=True,
-            text=True,
-        )
-        if proc.returncode != 0:
-            raise RuntimeError(f"mmdebstrap {suite} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+        cmd = [
+            "mmdebstrap",
+            "--variant=minbase",
+            f"--include={','.join(sorted(packages))}",
+            suite,
+            str(tarball),
+            MIRROR,
+        ]
+        with progress.step(log, f"mmdebstrap {suite} for {name} ({len(packages)} packages)") as running:
+            progress.run(cmd, step.output / "mmdebstrap.log", running)
         step.finish(seconds=time.monotonic() - started)
-    docker_cli.run("import", str(tarball), tag)
+    with progress.step(log, f"docker import {name} root file system", quiet=True):
+        docker_cli.run("import", str(tarball), tag)
     return tag

@@ -8,6 +8,7 @@ Stages, each cached by its inputs (see cache.py):
 
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
 import tempfile
@@ -18,13 +19,15 @@ from pathlib import Path
 
 from harness import versions
 from harness.supply import gobuild, rootfs
-from harness.supply.cache import Step, log
+from harness.supply.cache import Step
 from harness.supply.gobuild import GoBuild
 from harness.supply.images import DockerImage, build_image
 
 CONTROL_PLANE = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
 NODE_BINARIES = ("kubelet", "kubeadm", "kubectl")
 POD_ROUTES_IMAGE = "llm-conformance.local/pod-routes:v1"
+
+log = logging.getLogger("llmc.supply")
 
 NODE_PACKAGES = (
     # what kind's base image installs, plus runc and the CNI plugins it builds from source
@@ -143,6 +146,7 @@ class SourceImages:
 
 def build_all(kubernetes: str) -> SourceImages:
     started = time.monotonic()
+    log.info("source mode: images for Kubernetes %s (steps cached from an earlier run are skipped)", kubernetes)
     v = versions.pinned()
     k8s = gobuild.build(kubernetes_build(kubernetes))
     comps = {name: gobuild.build(recipe) for name, recipe in component_builds().items()}
@@ -232,7 +236,7 @@ def build_all(kubernetes: str) -> SourceImages:
             build_args={"BASE": node_base},
         )
     )
-    log(f"source images ready in {time.monotonic() - started:.0f} s")
+    log.info("source images ready in %.0f s", time.monotonic() - started)
     return SourceImages(node=node, cluster=tuple(cluster), registry=registry)
 
 
