@@ -55,7 +55,7 @@ class ImageSupply:
 
     def __init__(self, mode: Mode, cluster: str, network: str, mirror_url: str | None = None) -> None:
         if mode is Mode.MIRROR and not mirror_url:
-            raise ValueError("mirror mode needs a mirror URL (--image-mirror http://host:port)")
+            raise ValueError("mirror mode needs a mirror URL (--llmc-image-mirror, or --image-mirror for `harness`)")
         self.mode = mode
         self.cluster = cluster
         self.network = network
@@ -114,7 +114,8 @@ def _pull(image: str) -> None:
     proc = subprocess.run(["docker", "pull", "-q", image], capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(
-            f"docker pull {image} failed: {proc.stderr.strip()} (no registry reachable? use --image-mode source)"
+            f"docker pull {image} failed: {proc.stderr.strip()} (no registry reachable? use image mode source: "
+            "--llmc-image-mode, or --image-mode for `harness`)"
         )
 
 
