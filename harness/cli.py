@@ -1,44 +1,108 @@
-"""`harness` command line: specs, images and clusters (the suites run through pytest)."""
+"""`harness` command line: specs, images and clusters (the suites run through pytest).
+
+Exit codes: 0 ok; 1 a check or validation failed; 2 usage error (bad arguments, a missing file, an
+invalid spec); 3 the environment or cluster is not as needed (no Docker engine, a cluster that
+already exists or does not, a failed install or build); 130 interrupted.
+"""
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import signal
+import subprocess
 import sys
+from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import yaml
 
-from harness import progress, versions
+from harness import __version__, progress, versions
+from harness.options import CREATE_TIMEOUT_ENV, IMAGE_MODES, default_create_timeout
 from harness.spec import SpecError, load_spec
 
+OK, FAILED, USAGE, ENVIRONMENT, INTERRUPTED = 0, 1, 2, 3, 130
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="harness", description=__doc__)
-    sub = parser.add_subparsers(dest="area", required=True)
 
-    spec = sub.add_parser("spec", help="testbed specs").add_subparsers(dest="command", required=True)
-    validate = spec.add_parser("validate", help="check spec files; exit 1 with the problems on stderr")
-    validate.add_argument("files", nargs="+")
-    kindcfg = spec.add_parser("kind-config", help="print the kind cluster config derived from a spec")
-    kindcfg.add_argument("file")
-    kindcfg.add_argument("--image", help="node image (default: kindest/node:<spec's Kubernetes version>)")
+class CommandError(Exception):
+    """The user's or the environment's error, not the harness's: one line on stderr, no traceback."""
+
+    def __init__(self, message: str, code: int = USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Each option's help ends with its default, where it has one worth saying."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if default is None or default is False or default == [] or default == argparse.SUPPRESS:
+            return text
+        return text if "default" in text else f"{text} (default: %(default)s)"
+
+
+class Parser(argparse.ArgumentParser):
+    """Subcommands' parsers are made by their parent's class, so they all format help alike."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
+Subcommands = argparse._SubParsersAction  # type of add_subparsers()' result
+
+
+def command(sub: Subcommands, name: str, help: str) -> Parser:
+    """A subcommand whose own --help starts with what it does."""
+    parser: Parser = sub.add_parser(name, help=help, description=help)
+    return parser
+
+
+def subcommands(area: Parser) -> Subcommands:
+    return area.add_subparsers(dest="command", metavar="COMMAND", help="`COMMAND --help` tells its options")
+
+
+def existing(path: str) -> Path:
+    """A file or folder the user named, which must exist."""
+    if not Path(path).exists():
+        raise CommandError(f"{path}: no such file or folder")
+    return Path(path)
+
+
+def parser() -> tuple[Parser, Subcommands]:
+    """The parser and its areas (spec, images, ...), whose parsers print their own help."""
+    pinned = versions.pinned()["kubernetes"]
+    root = Parser(prog="harness", description=__doc__, formatter_class=_RawDescription)
+    root.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = root.add_subparsers(dest="area", metavar="AREA", help="`harness AREA --help` lists its commands")
+
+    spec = subcommands(command(sub, "spec", "testbed specs"))
+    validate = command(spec, "validate", "check spec files; exit 1 with the problems on stderr")
+    validate.add_argument("files", nargs="+", metavar="FILE", help="testbed spec (YAML)")
+    kindcfg = command(spec, "kind-config", "print the kind cluster config derived from a spec")
+    kindcfg.add_argument("file", metavar="FILE", help="testbed spec (YAML)")
+    kindcfg.add_argument("--image", help="node image (default: kindest/node:<the spec's Kubernetes version>)")
     kindcfg.add_argument(
         "--cgroup-v1",
         choices=["auto", "yes", "no"],
         default="auto",
         help="whether the Docker host is on cgroup v1 (auto: ask Docker)",
     )
-    kindcfg.add_argument("--mirrors-dir", help="containerd certs.d folder to mount (default: source mode's)")
+    kindcfg.add_argument(
+        "--mirrors-dir", metavar="DIR", help="containerd certs.d folder to mount (default: source mode's)"
+    )
 
-    images = sub.add_parser("images", help="image supply").add_subparsers(dest="command", required=True)
-    build = images.add_parser("build", help="build every testbed image from source (cached by inputs)")
-    build.add_argument("--kubernetes", default=None, help="Kubernetes version (default: pinned)")
-    push = images.add_parser("push", help="build, then push every image to a mirror (for --image-mode mirror)")
+    images = subcommands(command(sub, "images", "image supply"))
+    build = command(images, "build", "build every testbed image from source (cached by inputs)")
+    build.add_argument("--kubernetes", default=pinned, metavar="VERSION", help="Kubernetes version")
+    push = command(images, "push", "build, then push every testbed image to a mirror (for image mode mirror)")
     push.add_argument("--to", required=True, metavar="HOST:PORT", help="registry the Docker engine can push to")
-    push.add_argument("--kubernetes", default=None)
-    listing = images.add_parser("list", help="each image, where it comes from, and whether it is present")
-    listing.add_argument("--kubernetes", default=None)
+    push.add_argument("--kubernetes", default=pinned, metavar="VERSION", help="Kubernetes version")
+    listing = command(images, "list", "every image a run uses, where it comes from, and whether it is here")
+    listing.add_argument("--kubernetes", default=pinned, metavar="VERSION", help="Kubernetes version")
 
     load = sub.add_parser(
         "load",
@@ -87,51 +151,108 @@ def main(argv: list[str] | None = None) -> int:
         "--out", required=True, metavar="DIR", help="where results.json, requests.jsonl and Locust's CSVs go"
     )
 
-    cluster = sub.add_parser("cluster", help="testbed clusters").add_subparsers(dest="command", required=True)
-    create = cluster.add_parser("create", help="create a testbed from a spec and leave it running")
-    create.add_argument("file")
-    create.add_argument("--image-mode", choices=["registry", "source", "mirror"])
-    create.add_argument("--image-mirror")
-    create.add_argument("--timeout", type=float, default=1800)
-    delete = cluster.add_parser("delete", help="delete a testbed (cluster, registry, network)")
-    delete.add_argument("file")
+    cluster = subcommands(command(sub, "cluster", "testbed clusters"))
+    create = command(cluster, "create", "create a testbed from a spec and leave it running")
+    create.add_argument("file", metavar="FILE", help="testbed spec (YAML)")
+    image_options(create)
+    create_timeout_option(create)
+    delete = command(cluster, "delete", "delete a testbed (cluster, registry, network)")
+    delete.add_argument("file", metavar="FILE", help="testbed spec (YAML) of the testbed")
 
-    discover = sub.add_parser("discover", help="an existing cluster's topology and installed components (read-only)")
-    discover.add_argument("--kubeconfig", help="kubeconfig file (default: kubectl's)")
-    discover.add_argument("--context", help="context to read (default: the kubeconfig's current one)")
+    discover = command(sub, "discover", "an existing cluster's topology and installed components (read-only)")
+    cluster_options(discover)
 
-    doctor = sub.add_parser(
-        "doctor", help="what a testbed run needs here, and how to get it; exit 3 if something is missing"
-    )
-    doctor.add_argument(
-        "--image-mode", choices=["registry", "source", "mirror"], help="default: detected as a run would"
-    )
-    doctor.add_argument("--image-mirror", metavar="URL", help="the mirror --image-mode mirror would use")
+    doctor = command(sub, "doctor", "what a testbed run needs here, and how to get it; exit 3 if something is missing")
+    image_options(doctor)
 
+    from harness.report import cli as report_cli
     from harness.stack import cli as stack_cli
 
     stack_cli.add_commands(sub)
-    COMMANDS.update(stack_cli.COMMANDS)
-
-    from harness.report import cli as report_cli
-
     report_cli.add_commands(sub)
-    COMMANDS.update(report_cli.COMMANDS)
+    return root, sub
 
-    args = parser.parse_args(argv)
+
+class _RawDescription(HelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """The top-level help keeps the module docstring's lines (the exit codes)."""
+
+
+def image_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--image-mode",
+        choices=IMAGE_MODES,
+        help="where images come from (default: registry if upstream registries answer, else source)",
+    )
+    parser.add_argument("--image-mirror", metavar="URL", help="registry mirror for image mode mirror")
+
+
+def create_timeout_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--create-timeout",
+        type=float,
+        default=default_create_timeout(),
+        metavar="SECONDS",
+        help=f"bound on image supply + cluster creation; ${CREATE_TIMEOUT_ENV} changes it",
+    )
+
+
+def cluster_options(parser: argparse.ArgumentParser) -> None:
+    """An existing cluster, as pytest's --llmc-kubeconfig/--llmc-context name it."""
+    parser.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig file (default: kubectl's)")
+    parser.add_argument("--context", metavar="NAME", help="context to use (default: the kubeconfig's current one)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    root, areas = parser()
+    try:
+        args = root.parse_args(argv)
+    except SystemExit as e:  # --help, --version, or a usage error argparse has printed
+        return e.code if isinstance(e.code, int) else USAGE
     progress.install_stderr()
     if args.area in ("load", "discover", "doctor"):
         args.command = "run"
+    if args.area is None or args.command is None:
+        (areas.choices[args.area] if args.area else root).print_help(sys.stderr)
+        return USAGE
+    from harness.report import cli as report_cli
+    from harness.stack import cli as stack_cli
+
+    commands = {**COMMANDS, **stack_cli.COMMANDS, **report_cli.COMMANDS}
     # SIGTERM cleans up like Ctrl-C: half-made testbeds are removed on the way out.
-    signal.signal(signal.SIGTERM, _interrupt)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        return COMMANDS[(args.area, args.command)](args)
-    except SpecError as e:
-        print(e, file=sys.stderr)
-        return 1
+        return commands[(args.area, args.command)](args)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        print("harness: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    except CommandError as e:
+        return _error(str(e), e.code)
+    except SpecError as e:
+        return _error(str(e), USAGE)
+    except Exception as e:
+        if _environment_error(e):
+            return _error(str(e) or type(e).__name__, ENVIRONMENT)
+        raise  # a bug in the harness: its traceback helps
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _error(message: str, code: int) -> int:
+    print(f"harness: error: {message}", file=sys.stderr)
+    return code
+
+
+def _environment_error(e: Exception) -> bool:
+    """Docker, kind, kubectl, the API server or the network failed us, or a build did; the harness
+    raises RuntimeError for those. Modules not imported yet cannot have raised their errors."""
+    if isinstance(e, NotImplementedError | RecursionError):
+        return False
+    kinds: list[type] = [RuntimeError, OSError, subprocess.SubprocessError]
+    for module, name in (("urllib3.exceptions", "HTTPError"), ("kubernetes.client.exceptions", "ApiException")):
+        kind = getattr(sys.modules.get(module), name, None)
+        if isinstance(kind, type):
+            kinds.append(kind)
+    return isinstance(e, tuple(kinds))
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -139,6 +260,8 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    for file in args.files:
+        existing(file)
     failed = 0
     for file in args.files:
         try:
@@ -152,14 +275,14 @@ def _validate(args: argparse.Namespace) -> int:
         print(
             f"{file}: ok ({len(spec.nodes)} nodes, {len(workers)} workers, {gpus} GPUs, Kubernetes {spec.kubernetes})"
         )
-    return 1 if failed else 0
+    return FAILED if failed else OK
 
 
 def _kind_config(args: argparse.Namespace) -> int:
     from harness.spec.kindconfig import NodeRuntime, kind_config
     from harness.supply import mirrors_path
 
-    spec = load_spec(args.file)
+    spec = load_spec(existing(args.file))
     if args.cgroup_v1 == "auto":
         from harness.cluster.testbed import cgroup_v1, docker_client
 
@@ -172,35 +295,73 @@ def _kind_config(args: argparse.Namespace) -> int:
         mirrors_dir=args.mirrors_dir or str(mirrors_path(spec.name)),
     )
     sys.stdout.write(yaml.safe_dump(kind_config(spec, runtime), sort_keys=False))
-    return 0
+    return OK
 
 
 def _images_build(args: argparse.Namespace) -> int:
     from harness.supply import source
 
-    built = source.build_all(args.kubernetes or versions.pinned()["kubernetes"])
+    built = source.build_all(args.kubernetes)
     for name in (built.node, *built.cluster, built.registry):
         print(name)
-    return 0
+    return OK
 
 
 def _images_push(args: argparse.Namespace) -> int:
     from harness.supply import registry, source
 
-    built = source.build_all(args.kubernetes or versions.pinned()["kubernetes"])
+    built = source.build_all(args.kubernetes)
     registry.push([built.node, *built.cluster], args.to.removeprefix("http://").removeprefix("https://"))
-    return 0
+    return OK
+
+
+def images_in_use(kubernetes: str) -> list[tuple[str, str, str]]:
+    """(image, what uses it, where it comes from) for every image a run uses. Registry mode pulls the
+    testbed's and the stack's images under these names; source mode builds them as said here."""
+    from harness.stack.images import controllers, go_builds
+    from harness.supply import source
+
+    v = versions.pinned()
+    rows = [(name, "testbed", origin) for name, origin in source.planned_images(kubernetes)]
+    builds = go_builds()
+    for c in controllers():
+        build = builds[c.build]
+        rows.append((c.image, f"stack: {c.build}", f"{build.module}@{build.version} ({c.binary})"))
+    prometheus = v["prometheus"]
+    rows.append(
+        (prometheus["image"], "stack: prometheus", f"Debian {v['debian']} package {prometheus['debian_package']}")
+    )
+    for key, folder, what in (
+        ("mock_vllm", "workloads", "mock vLLM engine"),
+        ("fake_gpu", "fake-gpu", "fake GPU driver"),
+    ):
+        own = v[key]
+        rows.append(
+            (own["image"], what, f"this project: the {key} package (./{folder}) on Debian {v['debian']}, any mode")
+        )
+    return rows
+
+
+def docker_answers() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    return subprocess.run(["docker", "info"], capture_output=True, timeout=30).returncode == 0
 
 
 def _images_list(args: argparse.Namespace) -> int:
-    from harness.supply import docker_cli, source
+    from harness.supply import docker_cli
 
-    rows = source.planned_images(args.kubernetes or versions.pinned()["kubernetes"])
-    width = max(len(name) for name, _ in rows)
-    for name, origin in rows:
-        present = "present" if docker_cli.image_exists(name) else "missing"
-        print(f"{name:<{width}}  {present:<7}  {origin}")
-    return 0
+    rows = images_in_use(args.kubernetes)
+    docker = docker_answers()
+    if not docker:
+        print("harness: no Docker engine answers: whether each image is here is unknown", file=sys.stderr)
+    width = max(len(name) for name, _, _ in rows)
+    used = max(len(use) for _, use, _ in rows)
+    print(f"{'IMAGE':<{width}}  {'STATE':<7}  {'USED BY':<{used}}  FROM (source mode; registry mode pulls the rest)")
+    for name, use, origin in rows:
+        state = ("present" if docker_cli.image_exists(name) else "missing") if docker else "unknown"
+        print(f"{name:<{width}}  {state:<7}  {use:<{used}}  {origin}")
+    return OK
 
 
 def _load(args: argparse.Namespace) -> int:
@@ -255,13 +416,12 @@ def _discover(args: argparse.Namespace) -> int:
     try:
         cluster = ExistingCluster(resolve(args.kubeconfig, args.context))
     except ContextError as e:
-        print(e, file=sys.stderr)
-        return 2
+        raise CommandError(str(e)) from None
     try:
         print(cluster.discovery.describe())
     finally:
         cluster.close()
-    return 0
+    return OK
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -275,17 +435,17 @@ def _cluster_create(args: argparse.Namespace) -> int:
     from harness.cluster.testbed import Options, TestbedCluster
     from harness.supply import Mode
 
-    spec = load_spec(args.file)
+    spec = load_spec(existing(args.file))
     options = Options(
         mode=Mode(args.image_mode) if args.image_mode else None,
         mirror_url=args.image_mirror,
         keep=True,
-        create_timeout=args.timeout,
+        create_timeout=args.create_timeout,
     )
     cluster = TestbedCluster(spec, options)
     with cluster:
         print(f"kubeconfig: {cluster.kubeconfig}")
-    return 0
+    return OK
 
 
 def _cluster_delete(args: argparse.Namespace) -> int:
@@ -294,13 +454,15 @@ def _cluster_delete(args: argparse.Namespace) -> int:
     from harness.cluster.testbed import delete_testbed, network_name
     from harness.supply.cache import cache_dir
 
-    spec = load_spec(args.file)
+    spec = load_spec(existing(args.file))
     busy = TestbedLock(spec.name, cache_dir() / "clusters" / spec.name).held_elsewhere()
     if busy:
-        print(f"harness cluster delete: not deleting: {busy}", file=sys.stderr)
-        return 1
-    delete_testbed(spec.name, Kind(resolve_kind(), network=network_name(spec.name)))
-    return 0
+        raise CommandError(f"not deleting: {busy}", ENVIRONMENT)
+    kind = Kind(resolve_kind(), network=network_name(spec.name))
+    existed = spec.name in kind.clusters()
+    delete_testbed(spec.name, kind)
+    print(f"deleted testbed {spec.name}" if existed else f"no kind cluster named {spec.name}; removed its leftovers")
+    return OK
 
 
 COMMANDS = {

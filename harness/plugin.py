@@ -1,13 +1,21 @@
 """The pytest plugin: options, markers and session fixtures for conformance suites.
 
 Anything a suite does, a user's own test file can do: request `testbed` (a running kind cluster made
-from --testbed, or the existing cluster --kubeconfig/--context name) and `kube` (API clients for it).
+from --llmc-testbed, or the existing cluster --llmc-kubeconfig/--llmc-context name) and `kube` (API
+clients for it), and mark a test `check` to have it reported.
+
+Installed, the plugin loads in every pytest run of its environment, so loading it is cheap and safe:
+it imports only pytest and the standard library. The cluster, stack, image and report machinery
+(kubernetes, docker, fake_gpu, ...) is imported by the fixtures and hooks that use it, and the hooks
+act only on runs that use the harness's options or its checks.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
+import shutil
 import signal
 import sys
 import time
@@ -15,25 +23,26 @@ from collections.abc import Generator, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
 from harness import progress
 from harness.checks import NotApplicable
-from harness.cluster.existing import ClusterRef, ExistingCluster, disruption_refusal, ensure_stack
-from harness.cluster.existing import resolve as resolve_context
-from harness.cluster.testbed import Options, TestbedCluster
-from harness.dra.install import DriverFigures, install_fake_gpu
-from harness.kube.client import Clients
-from harness.report.record import NOT_APPLICABLE, CheckRecord
-from harness.report.session import Report
-from harness.spec import SpecError, Testbed, load_spec
-from harness.spec.model import PortMapping
-from harness.stack import StackFigures, install_stack
-from harness.supply import Mode
-from harness.workloads.images import build_mock_vllm
+from harness.options import CREATE_TIMEOUT, CREATE_TIMEOUT_ENV, IMAGE_MODES, default_create_timeout
 
-MARKERS = {
+if TYPE_CHECKING:
+    from harness.cluster.existing import ClusterRef, ExistingCluster
+    from harness.cluster.testbed import TestbedCluster
+    from harness.dra.install import DriverFigures
+    from harness.kube.client import Clients
+    from harness.report.record import CheckRecord
+    from harness.report.session import Report
+    from harness.spec import Testbed
+    from harness.spec.model import PortMapping
+    from harness.stack import StackFigures
+
+AREAS = {
     "smoke": "the testbed itself works: nodes, pods, pod network, DNS, NodePort on 127.0.0.1",
     "components": "the orchestration stack works: LWS, Kueue, KEDA, Prometheus",
     "gang": "gang scheduling: all-or-nothing admission of a group",
@@ -42,108 +51,206 @@ MARKERS = {
     "dra": "the fake GPU/NIC DRA driver: slices published, claims allocated as their constraints say",
     "scaling": "scaling whole groups on engine metrics",
     "upgrade": "drains and rolling updates without lost requests",
+}
+MARKERS = {
+    **AREAS,
+    "check": "a conformance check outside a suites/ folder: reported (results.json) under its area marker",
     "lifecycle": "the harness's own testbed lifecycle (creation, interruption, clean-up)",
     "disruptive": "stops nodes, kills pods or drains: refused on clusters not handed over",
 }
+JUNIT = "junit_01.xml"
+# Our own images are built from these packages: distributions of their own in the harness's
+# repository, not on PyPI, so not dependencies of the harness; a run that needs one says so.
+INSTALL = {"fake_gpu": "pip install ./fake-gpu", "mock_vllm": "pip install ./workloads"}
+
+# Options a config file may set too (ini key = dest), and how its value reads. Not
+# --llmc-allow-disruption: handing a cluster over for disruption is said per run, on the command line.
+INI: dict[str, Literal["string", "bool", "linelist"]] = {
+    "llmc_testbed": "string",
+    "llmc_image_mode": "string",
+    "llmc_image_mirror": "string",
+    "llmc_reuse_cluster": "bool",
+    "llmc_keep_cluster": "bool",
+    "llmc_create_timeout": "string",
+    "llmc_report_dir": "string",
+    "llmc_kubeconfig": "string",
+    "llmc_context": "string",
+    "llmc_no_install": "bool",
+    "llmc_host_port": "linelist",
+}
+PATHS = ("llmc_testbed", "llmc_report_dir", "llmc_kubeconfig")  # in an ini file: relative to that file
+TARGET = ("llmc_testbed", "llmc_kubeconfig", "llmc_context")  # what the run is on: one set wins whole
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("llm-conformance", "LLM-inference conformance testbed")
-    group.addoption("--testbed", metavar="FILE", help="testbed spec (YAML), e.g. clusters/default.yaml")
-    group.addoption(
-        "--image-mode",
-        choices=[m.value for m in Mode],
-        default=None,
-        help="where images come from (default: registry if upstream registries answer, else source)",
+    def add(group: pytest.OptionGroup, name: str, help: str, **kwargs: Any) -> None:
+        dest = "llmc_" + name.replace("-", "_")
+        if dest in INI:
+            parser.addini(dest, help, type=INI[dest])
+            help += f" [ini: {dest}]"
+        group.addoption(f"--llmc-{name}", dest=dest, help=help, **kwargs)
+
+    group = parser.getgroup("llmc", "LLM-inference conformance harness (command line wins over the ini keys)")
+    add(
+        group,
+        "testbed",
+        "testbed spec (YAML) of the kind cluster to run on, e.g. clusters/default.yaml",
+        metavar="FILE",
     )
-    group.addoption("--image-mirror", metavar="URL", help="registry mirror for --image-mode mirror")
-    group.addoption("--reuse-cluster", action="store_true", help="use an existing kind cluster of the spec's name")
-    group.addoption("--keep-cluster", action="store_true", help="do not delete the cluster at the end")
-    group.addoption(
-        "--create-timeout",
-        type=float,
-        default=float(os.environ.get("LLMC_CREATE_TIMEOUT", 1800)),
+    add(
+        group,
+        "image-mode",
+        "where images come from: registry, source or mirror (default: registry if upstream registries answer, "
+        "else source)",
+        metavar="MODE",
+    )
+    add(group, "image-mirror", "registry mirror for image mode mirror", metavar="URL")
+    add(group, "reuse-cluster", "use an existing kind cluster of the spec's name", action="store_true")
+    add(group, "keep-cluster", "do not delete the cluster at the end", action="store_true")
+    add(
+        group,
+        "create-timeout",
+        f"bound on image supply + cluster creation (default: ${CREATE_TIMEOUT_ENV}, else {CREATE_TIMEOUT})",
         metavar="SECONDS",
-        help="bound on image supply + cluster creation (default 1800)",
     )
-    group.addoption(
-        "--report-dir", metavar="DIR", help="write reports/<run-id>/ (junit_01.xml, ...) and point reports/latest at it"
+    add(
+        group,
+        "report-dir",
+        f"write DIR/<run-id>/ ({JUNIT}, results.json, summary.md, index.html) and point DIR/latest at it",
+        metavar="DIR",
     )
-    existing = parser.getgroup("llm-conformance existing cluster", "run on a cluster the harness did not create")
-    existing.addoption("--kubeconfig", metavar="FILE", help="the cluster's kubeconfig (instead of --testbed)")
-    existing.addoption("--context", metavar="NAME", help="the kubeconfig's context to use (default: its current one)")
-    existing.addoption(
-        "--no-install",
+    existing = parser.getgroup("llmc existing cluster", "LLM-inference conformance on a cluster it did not create")
+    add(existing, "kubeconfig", "the cluster's kubeconfig (instead of --llmc-testbed)", metavar="FILE")
+    add(existing, "context", "the kubeconfig's context to use (default: its current one)", metavar="NAME")
+    add(
+        existing,
+        "no-install",
+        "install nothing: checks that need a missing component are not applicable",
         action="store_true",
-        help="install nothing: checks that need a missing component are not applicable",
     )
-    existing.addoption(
-        "--allow-disruption",
+    add(
+        existing,
+        "allow-disruption",
+        "run disruptive checks (drain, pod kill, node stop, rollout); must name the context in use",
         metavar="CONTEXT",
-        help="run disruptive checks (drain, pod kill, node stop, rollout); must name the context in use",
     )
-    existing.addoption(
-        "--host-port",
+    add(
+        existing,
+        "host-port",
+        "NodePort NODEPORT answers on 127.0.0.1:HOSTPORT (checks that need one are not applicable without)",
         action="append",
         default=[],
         metavar="NODEPORT:HOSTPORT",
-        help="NodePort NODEPORT answers on 127.0.0.1:HOSTPORT (checks that need one are not applicable without)",
     )
 
 
+@pytest.hookimpl(tryfirst=True)  # before junitxml's own configure reads --junitxml
 def pytest_configure(config: pytest.Config) -> None:
     progress.register(config)
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
-    spec_file = config.getoption("--testbed")
-    if spec_file:
+    _apply_ini(config)
+    opt = config.option
+    if opt.llmc_testbed and (opt.llmc_kubeconfig or opt.llmc_context):
+        raise pytest.UsageError(
+            "--llmc-testbed creates a kind testbed; --llmc-kubeconfig/--llmc-context name an existing cluster: "
+            "give one or the other"
+        )
+    if opt.llmc_testbed:
+        from harness.spec import SpecError, load_spec
+
         # Bad input fails here, before anything is created.
         try:
-            config.stash[SPEC] = load_spec(spec_file)
+            config.stash[SPEC] = load_spec(opt.llmc_testbed)
         except SpecError as e:
             raise pytest.UsageError(str(e)) from None
-    if config.getoption("--kubeconfig") or config.getoption("--context"):
+        except OSError as e:
+            raise pytest.UsageError(f"--llmc-testbed {opt.llmc_testbed}: {e.strerror}") from None
+    if opt.llmc_kubeconfig or opt.llmc_context:
         _configure_existing(config)
-    report_root = config.getoption("--report-dir")
-    if report_root and not config.option.xmlpath:
-        run_dir = _new_run_dir(Path(report_root))
-        config.option.xmlpath = str(run_dir / "junit_01.xml")
+    if opt.llmc_report_dir and not opt.help:
+        run_dir = _new_run_dir(Path(opt.llmc_report_dir))
         config.stash[RUN_DIR] = run_dir
-    config.stash[REPORT] = Report(config.stash.get(RUN_DIR, None), config.stash.get(SPEC, None), sys.argv[1:])
-    # SIGTERM (CI cancelling, `timeout`) tears the testbed down like Ctrl-C does.
-    signal.signal(signal.SIGTERM, _interrupt)
+        if not opt.xmlpath:
+            opt.xmlpath = str(run_dir / JUNIT)
+    if _in_use(config):
+        _report(config)
+        # SIGTERM (CI cancelling, `timeout`) tears the testbed down like Ctrl-C does.
+        signal.signal(signal.SIGTERM, _interrupt)
 
 
-SPEC = pytest.StashKey[Testbed]()
-EXISTING = pytest.StashKey[ClusterRef]()
-HOST_PORTS = pytest.StashKey[tuple[PortMapping, ...]]()
-REFUSAL = pytest.StashKey[str]()  # why disruptive checks may not run here
-RUN_DIR = pytest.StashKey[Path]()
-REPORT = pytest.StashKey[Report]()
-ITEM_RECORD = pytest.StashKey[CheckRecord]()
-FIGURES = pytest.StashKey[str]()
-STACK_FIGURES = pytest.StashKey[str]()
+def _apply_ini(config: pytest.Config) -> None:
+    """Options the command line left unset take their ini value. A target the command line names (a
+    testbed, or a kubeconfig/context) replaces the ini's target whole. Relative paths in an ini file
+    are relative to that file."""
+    opt = config.option
+    command_line_target = any(getattr(opt, dest) for dest in TARGET)
+    for dest in INI:
+        if getattr(opt, dest) or (command_line_target and dest in TARGET):
+            continue
+        value = config.getini(dest)
+        if value and dest in PATHS and config.inipath is not None:
+            value = str(config.inipath.parent / value)
+        if value:
+            setattr(opt, dest, value)
+    if opt.llmc_image_mode and opt.llmc_image_mode not in IMAGE_MODES:
+        raise pytest.UsageError(f"image mode {opt.llmc_image_mode!r}: expected one of {', '.join(IMAGE_MODES)}")
+    try:
+        opt.llmc_create_timeout = float(opt.llmc_create_timeout or default_create_timeout())
+    except ValueError as e:
+        raise pytest.UsageError(f"create timeout: expected a number of seconds ({e})") from None
+
+
+SPEC: pytest.StashKey[Testbed] = pytest.StashKey()
+EXISTING: pytest.StashKey[ClusterRef] = pytest.StashKey()
+HOST_PORTS: pytest.StashKey[tuple[PortMapping, ...]] = pytest.StashKey()
+REFUSAL: pytest.StashKey[str] = pytest.StashKey()  # why disruptive checks may not run here
+RUN_DIR: pytest.StashKey[Path] = pytest.StashKey()
+REPORT: pytest.StashKey[Report] = pytest.StashKey()
+ITEM_RECORD: pytest.StashKey[CheckRecord] = pytest.StashKey()
+FIGURES: pytest.StashKey[str] = pytest.StashKey()
+STACK_FIGURES: pytest.StashKey[str] = pytest.StashKey()
+
+
+def _in_use(config: pytest.Config) -> bool:
+    """The run names a testbed, an existing cluster or a report folder: the harness's hooks act."""
+    return SPEC in config.stash or EXISTING in config.stash or RUN_DIR in config.stash
+
+
+def _report(config: pytest.Config) -> Report:
+    """The run's report, made on first use: runs that do not use the harness never import it."""
+    report = config.stash.get(REPORT, None)
+    if report is None:
+        from harness.report.session import Report
+
+        report = Report(config.stash.get(RUN_DIR, None), config.stash.get(SPEC, None), sys.argv[1:])
+        config.stash[REPORT] = report
+    return report
 
 
 def _configure_existing(config: pytest.Config) -> None:
     """Existing-cluster mode: the context is pinned by name here, before anything runs."""
-    if config.getoption("--testbed"):
-        raise pytest.UsageError("--testbed creates a kind testbed; --kubeconfig/--context name an existing cluster")
+    from harness.cluster.existing import disruption_refusal
+    from harness.cluster.existing import resolve as resolve_context
+
+    opt = config.option
     try:
-        ref = resolve_context(config.getoption("--kubeconfig"), config.getoption("--context"))
-        config.stash[HOST_PORTS] = tuple(_host_port(p) for p in config.getoption("--host-port"))
+        ref = resolve_context(opt.llmc_kubeconfig, opt.llmc_context)
+        config.stash[HOST_PORTS] = tuple(_host_port(p) for p in opt.llmc_host_port)
     except ValueError as e:
         raise pytest.UsageError(str(e)) from None
     config.stash[EXISTING] = ref
-    refusal = disruption_refusal(ref, config.getoption("--allow-disruption"))
+    refusal = disruption_refusal(ref, opt.llmc_allow_disruption)
     if refusal:
         config.stash[REFUSAL] = refusal
 
 
 def _host_port(text: str) -> PortMapping:
+    from harness.spec.model import PortMapping
+
     node_port, sep, host_port = text.partition(":")
     if not (sep and node_port.isdigit() and host_port.isdigit()):
-        raise ValueError(f"--host-port {text!r}: expected NODEPORT:HOSTPORT, e.g. 30080:30080")
+        raise ValueError(f"--llmc-host-port {text!r}: expected NODEPORT:HOSTPORT, e.g. 30080:30080")
     return PortMapping(int(node_port), int(host_port))
 
 
@@ -162,6 +269,29 @@ def _new_run_dir(root: Path) -> Path:
     return run_dir
 
 
+def _not_installed(package: str) -> str:
+    return f"the {package} package is not installed: `{INSTALL[package]}` (in the harness's repository)"
+
+
+def _require(package: str) -> None:
+    """Fail the test in one line when a package one of our own images is built from is missing."""
+    if importlib.util.find_spec(package) is None:
+        pytest.fail(_not_installed(package), pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    """A test module that imports one of our own packages that is not installed: say how to get it."""
+    report = yield
+    if report.failed:
+        for package in INSTALL:
+            if f"No module named '{package}'" in str(report.longrepr):
+                report.longrepr = f"{report.longrepr}\n\n{_not_installed(package)}"
+    return report
+
+
 @pytest.fixture(scope="session")
 def testbed_spec(request: pytest.FixtureRequest) -> Testbed:
     spec = request.config.stash.get(SPEC, None)
@@ -169,29 +299,32 @@ def testbed_spec(request: pytest.FixtureRequest) -> Testbed:
         return request.getfixturevalue("testbed").spec  # type: ignore[no-any-return]
     if spec is None:
         raise pytest.UsageError(
-            "this test needs a testbed: pass --testbed FILE (e.g. clusters/default.yaml), "
-            "or --kubeconfig/--context for an existing cluster"
+            "this test needs a testbed: pass --llmc-testbed FILE (e.g. clusters/default.yaml), "
+            "or --llmc-kubeconfig/--llmc-context for an existing cluster"
         )
     return spec
 
 
 @pytest.fixture(scope="session")
 def testbed(request: pytest.FixtureRequest) -> Iterator[TestbedCluster | ExistingCluster]:
-    """The running kind testbed, or the existing cluster --kubeconfig/--context name (its spec then
-    discovered). Creation failures are errors, never skips."""
+    """The running kind testbed, or the existing cluster --llmc-kubeconfig/--llmc-context name (its
+    spec then discovered). Creation failures are errors, never skips."""
+    from harness.cluster.testbed import Options, TestbedCluster
+    from harness.supply import Mode
+
     ref = request.config.stash.get(EXISTING, None)
     if ref is not None:
         yield from _existing_cluster(request.config, ref)
         return
     testbed_spec = request.getfixturevalue("testbed_spec")
     opt = request.config.getoption
-    mode = opt("--image-mode")
+    mode = opt("llmc_image_mode")
     options = Options(
         mode=Mode(mode) if mode else None,
-        mirror_url=opt("--image-mirror"),
-        reuse=opt("--reuse-cluster"),
-        keep=opt("--keep-cluster"),
-        create_timeout=opt("--create-timeout"),
+        mirror_url=opt("llmc_image_mirror"),
+        reuse=opt("llmc_reuse_cluster"),
+        keep=opt("llmc_keep_cluster"),
+        create_timeout=opt("llmc_create_timeout"),
     )
     # Creation can take many minutes on a cold cache: show its progress instead of capturing it.
     with _live_output(request.config):
@@ -207,7 +340,10 @@ def testbed(request: pytest.FixtureRequest) -> Iterator[TestbedCluster | Existin
 
 
 def _existing_cluster(config: pytest.Config, ref: ClusterRef) -> Iterator[ExistingCluster]:
-    mode = config.getoption("--image-mode")
+    from harness.cluster.existing import ExistingCluster
+    from harness.supply import Mode
+
+    mode = config.getoption("llmc_image_mode")
     with _live_output(config):
         cluster = ExistingCluster(ref, Mode(mode) if mode else None, config.stash.get(HOST_PORTS, ()))
         logging.getLogger("llmc.cluster").info(cluster.discovery.describe())
@@ -245,11 +381,14 @@ def kube(testbed: TestbedCluster | ExistingCluster) -> Clients:
 @pytest.fixture(scope="session")
 def stack(request: pytest.FixtureRequest, testbed: TestbedCluster | ExistingCluster) -> StackFigures:
     """LWS, Kueue, KEDA and Prometheus installed and usable (only what is missing on a reused cluster).
-    On an existing cluster, its own installs are used as they are; with --no-install nothing is
+    On an existing cluster, its own installs are used as they are; with --llmc-no-install nothing is
     installed, and checks call harness.stack.require.requires() to become not applicable."""
+    from harness.cluster.existing import ExistingCluster, ensure_stack
+    from harness.stack import install_stack
+
     with _live_output(request.config):
         if isinstance(testbed, ExistingCluster):
-            figures = ensure_stack(testbed, allow_install=not request.config.getoption("--no-install"))
+            figures = ensure_stack(testbed, allow_install=not request.config.getoption("llmc_no_install"))
         else:
             figures = install_stack(testbed)
     request.config.stash[STACK_FIGURES] = figures.summary()
@@ -259,6 +398,9 @@ def stack(request: pytest.FixtureRequest, testbed: TestbedCluster | ExistingClus
 @pytest.fixture(scope="module")
 def mock_vllm(testbed: TestbedCluster, stack: StackFigures) -> str:
     """The stack installed and the mock vLLM image on every node; its image name."""
+    _require("mock_vllm")
+    from harness.workloads.images import build_mock_vllm
+
     image = build_mock_vllm()
     testbed.load_images([image])
     return image
@@ -268,12 +410,17 @@ def mock_vllm(testbed: TestbedCluster, stack: StackFigures) -> str:
 def fake_gpu(testbed: TestbedCluster) -> DriverFigures:
     """The fake GPU driver installed and every worker's devices published. Module-scoped: a module
     may switch the driver (scalar mode), and the next one gets it back."""
+    _require("fake_gpu")
+    from harness.dra.install import install_fake_gpu
+
     return install_fake_gpu(testbed)
 
 
 @pytest.fixture
 def record(request: pytest.FixtureRequest, tmp_path: Path) -> CheckRecord:
     """This check's record for the report (harness/report/record.py): figures, evidence, load."""
+    from harness.report.record import CheckRecord
+
     item = request.node
     if not _is_check(item):
         # A negative control or self-test: its record feeds the checks it runs, not the report.
@@ -285,22 +432,25 @@ def record(request: pytest.FixtureRequest, tmp_path: Path) -> CheckRecord:
 
 
 def _is_check(item: pytest.Item) -> bool:
-    """Conformance checks are the tests of a `suites/` folder; tests/ holds the harness's own tests."""
-    return "suites" in Path(str(item.path)).parts
+    """In a run that uses the harness, the conformance checks (reported) are the tests of a `suites/`
+    folder and the tests marked `check`; the rest (negative controls, self-tests) are not reported."""
+    if not _in_use(item.config):
+        return False
+    return "suites" in Path(str(item.path)).parts or item.get_closest_marker("check") is not None
 
 
 def _item_record(item: pytest.Item) -> CheckRecord:
     """The item's record, made on first use: every check is in results.json, with the fixture or not."""
     rec = item.stash.get(ITEM_RECORD, None)
     if rec is None:
-        area = next((m.name for m in item.iter_markers() if m.name in MARKERS and m.name != "disruptive"), "other")
+        area = next((m.name for m in item.iter_markers() if m.name in AREAS), "other")
         doc = (getattr(getattr(item, "function", None), "__doc__", None) or "").strip()
         check = doc.splitlines()[0] if doc else item.name
         callspec = getattr(item, "callspec", None)
         if doc and callspec is not None:  # parametrised: the same claim per parameter, told apart
             check = f"{check} [{callspec.id}]"
         disruptive = item.get_closest_marker("disruptive") is not None
-        rec = item.config.stash[REPORT].new_record(item.nodeid, area, check, disruptive)
+        rec = _report(item.config).new_record(item.nodeid, area, check, disruptive)
         item.stash[ITEM_RECORD] = rec
     return rec
 
@@ -313,7 +463,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 def _refuse_disruption(item: pytest.Item) -> None:
-    """On a cluster not handed over (--allow-disruption=<its context>), a disruptive check ends
+    """On a cluster not handed over (--llmc-allow-disruption=<its context>), a disruptive check ends
     before any of its fixtures run, as not applicable with the flag that would allow it."""
     refusal = item.config.stash.get(REFUSAL, None)
     if refusal is not None and item.get_closest_marker("disruptive") is not None:
@@ -323,7 +473,7 @@ def _refuse_disruption(item: pytest.Item) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_call(item: pytest.Item) -> None:
     if ITEM_RECORD in item.stash:
-        item.config.stash[REPORT].check_starts(item.stash[ITEM_RECORD], getattr(item, "funcargs", {}))
+        _report(item.config).check_starts(item.stash[ITEM_RECORD], getattr(item, "funcargs", {}))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -331,6 +481,8 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    from harness.report.record import NOT_APPLICABLE
+
     if call.excinfo is not None and call.excinfo.errisinstance(NotApplicable):
         # Library code says "not applicable" by raising; here it becomes pytest's skip, with its reason.
         report.outcome = "skipped"
@@ -346,7 +498,7 @@ def pytest_runtest_makereport(
         elif report.failed:
             rec.verdict = "failed" if report.when == "call" else "error"
             rec.reason = call.excinfo.exconly() if call.excinfo else str(report.longrepr)
-            item.config.stash[REPORT].check_failed(rec, getattr(item, "funcargs", {}))
+            _report(item.config).check_failed(rec, getattr(item, "funcargs", {}))
         else:
             rec.verdict, rec.reason = "passed", ""
     elif report.when == "teardown" and report.failed and rec.verdict == "passed":
@@ -360,3 +512,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     report = config.stash.get(REPORT, None)
     if report:
         report.finish(int(exitstatus), config.stash.get(FIGURES, None), config.stash.get(STACK_FIGURES, None))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """With --junitxml naming another file, the run folder still gets its junit_01.xml: a copy of
+    that file, which junitxml wrote at session finish."""
+    run_dir = config.stash.get(RUN_DIR, None)
+    if run_dir is None or not config.option.xmlpath:
+        return
+    written = Path(os.path.expanduser(os.path.expandvars(config.option.xmlpath))).absolute()
+    if written != (run_dir / JUNIT).absolute() and written.is_file():
+        shutil.copyfile(written, run_dir / JUNIT)

@@ -47,8 +47,8 @@ def test_cluster_dns_resolves_a_service(kube: Clients, web: smoke.WebPods) -> No
 def test_nodeport_answers_on_localhost(kube: Clients, web: smoke.WebPods, testbed: TestbedCluster) -> None:
     """A NodePort Service answers on 127.0.0.1 through the testbed's port mapping."""
     if not testbed.spec.ports:
-        # An existing cluster maps a NodePort to 127.0.0.1 only when the user says so (--host-port).
-        pytest.skip(NOT_APPLICABLE + "no NodePort is mapped to 127.0.0.1 (spec `ports:`, or --host-port N:H)")
+        # An existing cluster maps a NodePort to 127.0.0.1 only when the user says so (--llmc-host-port).
+        pytest.skip(NOT_APPLICABLE + "no NodePort is mapped to 127.0.0.1 (spec `ports:`, or --llmc-host-port N:H)")
     mapping = testbed.spec.ports[0]
     smoke.nodeport_answers_on_loopback(kube, web, mapping.node_port, mapping.host_port)
 

@@ -65,9 +65,9 @@ def _kubectl_config(kubeconfig: str | None, *args: str) -> subprocess.CompletedP
 
 
 def resolve(kubeconfig: str | None, context: str | None) -> ClusterRef:
-    """The context to use, pinned by name: --context, else the kubeconfig's current one."""
+    """The context to use, pinned by name: the one given, else the kubeconfig's current one."""
     if kubeconfig and not Path(kubeconfig).is_file():
-        raise ContextError(f"--kubeconfig {kubeconfig}: no such file")
+        raise ContextError(f"kubeconfig {kubeconfig}: no such file")
     listed = _kubectl_config(kubeconfig, "get-contexts", "-o", "name")
     if listed.returncode != 0:
         raise ContextError(f"cannot read kubeconfig {kubeconfig or '(default)'}: {listed.stderr.strip()}")
@@ -76,7 +76,7 @@ def resolve(kubeconfig: str | None, context: str | None) -> ClusterRef:
         current = _kubectl_config(kubeconfig, "current-context")
         context = current.stdout.strip()
         if current.returncode != 0 or not context:
-            raise ContextError(f"kubeconfig {kubeconfig or '(default)'} has no current context: pass --context")
+            raise ContextError(f"kubeconfig {kubeconfig or '(default)'} has no current context: name one")
     if context not in names:
         raise ContextError(f"context {context!r} is not in kubeconfig {kubeconfig or '(default)'} (it has {names})")
     return ClusterRef(kubeconfig, context)
@@ -88,10 +88,10 @@ def disruption_refusal(ref: ClusterRef, allowed: str | None) -> str | None:
         return None
     if allowed:
         return (
-            f"disruptive: --allow-disruption={allowed} does not name this run's context {ref.context!r}; "
-            f"pass --allow-disruption={ref.context} to run it"
+            f"disruptive: --llmc-allow-disruption={allowed} does not name this run's context {ref.context!r}; "
+            f"pass --llmc-allow-disruption={ref.context} to run it"
         )
-    return f"disruptive: refused on context {ref.context!r}; pass --allow-disruption={ref.context} to run it"
+    return f"disruptive: refused on context {ref.context!r}; pass --llmc-allow-disruption={ref.context} to run it"
 
 
 class ExistingCluster:
@@ -229,7 +229,7 @@ def _same_image(wanted: str, have: str) -> bool:
 def ensure_stack(
     cluster: ExistingCluster, allow_install: bool, kueue_options: KueueOptions | None = None
 ) -> StackFigures:
-    """Use the components the cluster has; install the missing ones (or none, with --no-install).
+    """Use the components the cluster has; install the missing ones (or none, with --llmc-no-install).
 
     Components this harness installed earlier (recorded in kube-system/llm-conformance-stack) go
     through the installer, which only re-checks them; components the cluster's owners installed are
@@ -248,7 +248,7 @@ def ensure_stack(
     if not allow_install:
         for c in todo:
             seen = found.get(c.name)
-            absent[c.name] = f"{c.name} is not installed on {cluster.ref.source} and --no-install was given" + (
+            absent[c.name] = f"{c.name} is not installed on {cluster.ref.source} and --llmc-no-install was given" + (
                 f" (found: {seen.evidence})" if seen else ""
             )
         todo = []

@@ -122,7 +122,7 @@ class TestbedCluster:
             if not self.options.reuse:
                 raise RuntimeError(
                     f"a kind cluster named {name!r} already exists; delete it "
-                    f"(`harness cluster delete {self.spec.source}`) or pass --reuse-cluster"
+                    f"(`harness cluster delete {self.spec.source}`) or reuse it (pytest --llmc-reuse-cluster)"
                 )
             log.info("reusing kind cluster %s", name)
             self.figures.reused = True

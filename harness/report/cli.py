@@ -7,25 +7,27 @@ import json
 import sys
 from pathlib import Path
 
+from harness.cli import FAILED, OK, CommandError, Subcommands, command, existing, subcommands
 
-def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    report = sub.add_parser("report", help="conformance reports").add_subparsers(dest="command", required=True)
-    trend = report.add_parser("trend", help="many runs' results.json -> one trend page (HTML)")
+
+def add_commands(sub: Subcommands) -> None:
+    report = subcommands(command(sub, "report", "conformance reports"))
+    trend = command(report, "trend", "many runs' results.json -> one trend page (HTML); exit 1 if no run is found")
     trend.add_argument("dirs", nargs="+", metavar="DIR", help="run folders, or folders of run folders (reports/)")
-    trend.add_argument("--out", required=True, metavar="FILE")
-    render = report.add_parser("render", help="write summary.md and index.html again from a run's results.json")
-    render.add_argument("run_dir", metavar="DIR")
-    validate = report.add_parser("validate", help="check results.json files against the schema; exit 1 if not")
-    validate.add_argument("files", nargs="+", metavar="FILE")
-    report.add_parser("schema", help="print the results.json JSON Schema")
+    trend.add_argument("--out", required=True, metavar="FILE", help="the HTML page to write")
+    render = command(report, "render", "write summary.md and index.html again from a run's results.json")
+    render.add_argument("run_dir", metavar="DIR", help="a run folder (reports/<run-id>, reports/latest)")
+    validate = command(report, "validate", "check results.json files against the schema; exit 1 if not")
+    validate.add_argument("files", nargs="+", metavar="FILE", help="results.json, or a run folder holding one")
+    command(report, "schema", "print the results.json JSON Schema")
 
 
 def trend(args: argparse.Namespace) -> int:
     from harness.report.trend import write_trend
 
-    count = write_trend([Path(d) for d in args.dirs], Path(args.out))
+    count = write_trend([existing(d) for d in args.dirs], Path(args.out))
     print(f"{args.out}: {count} runs")
-    return 0 if count else 1
+    return OK if count else FAILED
 
 
 def render(args: argparse.Namespace) -> int:
@@ -33,32 +35,45 @@ def render(args: argparse.Namespace) -> int:
     from harness.report.results import read_results
     from harness.report.summary import write_summary
 
-    run_dir = Path(args.run_dir)
+    run_dir = existing(args.run_dir)
+    existing(str(run_dir / "results.json"))
     data = read_results(run_dir)
     print(write_summary(run_dir, data))
     print(write_html(run_dir, data))
-    return 0
+    return OK
 
 
 def validate(args: argparse.Namespace) -> int:
     from harness.report.schema import problems
 
+    files = [_results_file(file) for file in args.files]
     failed = 0
-    for file in args.files:
-        path = Path(file)
-        found = problems(json.loads((path / "results.json" if path.is_dir() else path).read_text()))
+    for file, path in zip(args.files, files, strict=True):
+        try:
+            found = problems(json.loads(path.read_text()))
+        except json.JSONDecodeError as e:
+            found = [f"not JSON: {e}"]
         for line in found:
             print(f"{file}: {line}", file=sys.stderr)
         print(f"{file}: {'ok' if not found else f'{len(found)} problems'}")
         failed += bool(found)
-    return 1 if failed else 0
+    return FAILED if failed else OK
+
+
+def _results_file(name: str) -> Path:
+    path = existing(name)
+    if path.is_dir():
+        path = path / "results.json"
+        if not path.is_file():
+            raise CommandError(f"{name}: no results.json in this folder")
+    return path
 
 
 def schema(args: argparse.Namespace) -> int:
     from harness.report.schema import SCHEMA
 
     print(json.dumps(SCHEMA, indent=2))
-    return 0
+    return OK
 
 
 COMMANDS = {

@@ -3,21 +3,37 @@
 from __future__ import annotations
 
 import argparse
-import sys
+from typing import TYPE_CHECKING
 
-from harness.supply import Mode
+from harness.cli import (
+    ENVIRONMENT,
+    FAILED,
+    OK,
+    CommandError,
+    Subcommands,
+    cluster_options,
+    command,
+    create_timeout_option,
+    existing,
+    image_options,
+    subcommands,
+)
+
+if TYPE_CHECKING:
+    from harness.supply import Mode
 
 
-def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    stack = sub.add_parser("stack", help="the orchestration stack").add_subparsers(dest="command", required=True)
-    install = stack.add_parser("install", help="install LWS, Kueue, KEDA, Prometheus on a running testbed")
-    install.add_argument("file", nargs="?", help="testbed spec of a running cluster (`harness cluster create FILE`)")
-    install.add_argument("--kubeconfig", help="or an existing cluster: its kubeconfig (installs only what is missing)")
-    install.add_argument("--context", help="the kubeconfig's context (default: its current one)")
-    install.add_argument("--image-mode", choices=[m.value for m in Mode])
-    objects = stack.add_parser(
-        "objects", help="`component kind namespace/name` of every object, to compare the two modes"
+def add_commands(sub: Subcommands) -> None:
+    stack = subcommands(command(sub, "stack", "the orchestration stack"))
+    install = command(stack, "install", "install LWS, Kueue, KEDA, Prometheus on a running testbed or your cluster")
+    install.add_argument(
+        "file", nargs="?", metavar="FILE", help="testbed spec of a running testbed (`harness cluster create FILE`)"
     )
+    cluster_options(install)  # or an existing cluster: installs only what is missing
+    image_options(install)
+    install.add_argument("--create", action="store_true", help="create the testbed of FILE if it is not running")
+    create_timeout_option(install)
+    objects = command(stack, "objects", "`component kind namespace/name` of every object, to compare the two modes")
     objects.add_argument(
         "--from-release",
         action="store_true",
@@ -33,28 +49,36 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def install(args: argparse.Namespace) -> int:
-    from harness.cluster.testbed import Options, TestbedCluster
+    from harness.cluster.kind import Kind, resolve_kind
+    from harness.cluster.testbed import Options, TestbedCluster, network_name
     from harness.spec import load_spec
     from harness.stack import install_stack
+    from harness.supply import Mode
 
     mode = Mode(args.image_mode) if args.image_mode else None
     if args.kubeconfig or args.context:
+        if args.file:
+            raise CommandError("give a testbed spec FILE or --kubeconfig/--context, not both")
         return _install_existing(args, mode)
     if not args.file:
-        print("harness stack install: give a testbed spec FILE, or --kubeconfig/--context", file=sys.stderr)
-        return 2
-    options = Options(mode=mode, reuse=True, keep=True)
-    cluster = TestbedCluster(load_spec(args.file), options)
+        raise CommandError("give a testbed spec FILE, or --kubeconfig/--context")
+    spec = load_spec(existing(args.file))
+    if not args.create and spec.name not in Kind(resolve_kind(), network=network_name(spec.name)).clusters():
+        raise CommandError(
+            f"no kind cluster named {spec.name!r} is running: `harness cluster create {args.file}` first, "
+            "or pass --create",
+            ENVIRONMENT,
+        )
+    options = Options(
+        mode=mode, mirror_url=args.image_mirror, reuse=True, keep=True, create_timeout=args.create_timeout
+    )
+    cluster = TestbedCluster(spec, options)
     cluster.start()
-    try:
-        figures = install_stack(cluster)
-    except RuntimeError as e:
-        print(e, file=sys.stderr)
-        return 1
+    figures = install_stack(cluster)
     print(figures.summary())
     for container, mib in sorted(figures.memory_mib.items()):
         print(f"{container}: {mib:.0f} MiB")
-    return 0
+    return OK
 
 
 def _install_existing(args: argparse.Namespace, mode: Mode | None) -> int:
@@ -63,30 +87,24 @@ def _install_existing(args: argparse.Namespace, mode: Mode | None) -> int:
     try:
         cluster = ExistingCluster(resolve(args.kubeconfig, args.context), mode)
     except ContextError as e:
-        print(e, file=sys.stderr)
-        return 2
+        raise CommandError(str(e)) from None
     try:
         figures = ensure_stack(cluster, allow_install=True)
-    except RuntimeError as e:
-        print(e, file=sys.stderr)
-        return 1
     finally:
         cluster.close()
     print(figures.summary())
-    return 0
+    return OK
 
 
 def objects(args: argparse.Namespace) -> int:
-    try:
-        if args.compare:
-            return _compare()
-        mode = Mode.REGISTRY if args.from_release else Mode.SOURCE
-        for row in _rows(mode, args.images):
-            print(row)
-    except RuntimeError as e:
-        print(e, file=sys.stderr)
-        return 1
-    return 0
+    from harness.supply import Mode
+
+    if args.compare:
+        return _compare()
+    mode = Mode.REGISTRY if args.from_release else Mode.SOURCE
+    for row in _rows(mode, args.images):
+        print(row)
+    return OK
 
 
 def _rows(mode: Mode, images: bool) -> list[str]:
@@ -101,6 +119,8 @@ def _rows(mode: Mode, images: bool) -> list[str]:
 
 
 def _compare() -> int:
+    from harness.supply import Mode
+
     rendered = set(_rows(Mode.SOURCE, False) + _rows(Mode.SOURCE, True))
     released = set(_rows(Mode.REGISTRY, False) + _rows(Mode.REGISTRY, True))
     for row in sorted(rendered - released):
@@ -108,7 +128,7 @@ def _compare() -> int:
     for row in sorted(released - rendered):
         print(f"only in the release manifest:  {row}")
     print(f"{len(rendered & released)} objects and images agree, {len(rendered ^ released)} differ")
-    return 1 if rendered ^ released else 0
+    return FAILED if rendered ^ released else OK
 
 
 COMMANDS = {("stack", "install"): install, ("stack", "objects"): objects}

@@ -56,7 +56,7 @@ class StackFigures:
     total_seconds: float = 0.0
     components: dict[str, Installed] = field(default_factory=dict)
     memory_mib: dict[str, float] = field(default_factory=dict)  # namespace/pod/container -> working set
-    absent: dict[str, str] = field(default_factory=dict)  # component -> why it is not there (--no-install)
+    absent: dict[str, str] = field(default_factory=dict)  # component -> why it is not there (--llmc-no-install)
 
     def summary(self) -> str:
         parts = [

@@ -103,7 +103,10 @@ def fetch(url: str, timeout: float = 60) -> list[Object]:
         with urllib.request.urlopen(url, timeout=timeout) as resp:
             return parse(resp.read().decode())
     except OSError as e:
-        raise RuntimeError(f"cannot fetch the release manifest {url}: {e} (offline? use --image-mode source)") from None
+        raise RuntimeError(
+            f"cannot fetch the release manifest {url}: {e} (offline? use image mode source: "
+            "--llmc-image-mode, or --image-mode for `harness`)"
+        ) from None
 
 
 def parse(text: str) -> list[Object]:

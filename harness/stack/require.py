@@ -1,5 +1,5 @@
 """Checks that need a stack component declare it: on a cluster without it (an existing cluster run
-with --no-install) the check is not applicable, with the reason, instead of failing."""
+with --llmc-no-install) the check is not applicable, with the reason, instead of failing."""
 
 from __future__ import annotations
 

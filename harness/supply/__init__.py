@@ -58,7 +58,7 @@ class ImageSupply:
 
     def __init__(self, mode: Mode, cluster: str, network: str, mirror_url: str | None = None) -> None:
         if mode is Mode.MIRROR and not mirror_url:
-            raise ValueError("mirror mode needs a mirror URL (--image-mirror http://host:port)")
+            raise ValueError("mirror mode needs a mirror URL (--llmc-image-mirror, or --image-mirror for `harness`)")
         self.mode = mode
         self.cluster = cluster
         self.network = network
@@ -118,7 +118,9 @@ def _pull(image: str) -> None:
         with progress.step(log, f"docker pull {image}", quiet=True) as running:
             progress.run(["docker", "pull", image], log_file("docker-pull", image), running)
     except RuntimeError as e:
-        raise RuntimeError(f"{e}\n(no registry reachable? use --image-mode source)") from None
+        raise RuntimeError(
+            f"{e}\n(no registry reachable? use image mode source: --llmc-image-mode, or --image-mode for `harness`)"
+        ) from None
 
 
 def mirrors_path(cluster: str) -> Path:

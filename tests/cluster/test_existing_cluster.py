@@ -87,8 +87,8 @@ def _add_decoy_context(kubeconfig: Path) -> None:
 
 def _run(ext: external_kind.External, args: list[str], report: Path, timeout: float = 1800) -> dict[str, Any]:
     """pytest with the harness plugin on the external cluster; returns results.json's checks by name."""
-    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rA", "--report-dir", str(report)]
-    cmd += ["--kubeconfig", str(ext.kubeconfig), "--context", ext.context, *args]
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rA", "--llmc-report-dir", str(report)]
+    cmd += ["--llmc-kubeconfig", str(ext.kubeconfig), "--llmc-context", ext.context, *args]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     print(proc.stdout[-6000:], proc.stderr[-3000:])
     results = json.loads((report / "latest" / "results.json").read_text())
@@ -147,12 +147,12 @@ def test_discovery_reads_another_drivers_slices(cluster: external_kind.External)
 def test_no_install_leaves_a_bare_cluster_bare_and_checks_not_applicable(
     cluster: external_kind.External, tmp_path: Path
 ) -> None:
-    args = ["suites/test_components.py", "-k", "not pinned_versions", "--no-install"]
+    args = ["suites/test_components.py", "-k", "not pinned_versions", "--llmc-no-install"]
     checks = _run(cluster, args, tmp_path)
     verdicts = {name: c["verdict"] for name, c in checks.items() if name != "exit"}
     assert len(verdicts) == 5 and set(verdicts.values()) == {"not_applicable"}, verdicts
     reason = checks["test_keda_scales_a_target_up_on_a_metric_and_back"]["reason"]
-    assert "keda is not installed" in reason and "--no-install" in reason, reason
+    assert "keda is not installed" in reason and "--llmc-no-install" in reason, reason
     discovered = _harness(["discover", "--kubeconfig", str(cluster.kubeconfig), "--context", cluster.context])
     for name in ("lws", "kueue", "keda", "prometheus"):
         assert f"{name}: missing" in discovered, discovered
@@ -165,7 +165,9 @@ def test_read_only_suites_pass_on_a_cluster_the_harness_did_not_create(
     for line in ("lws: v0.9.0", "kueue: v0.19.2", "keda: v2.20.2", "prometheus: v2.53.3"):
         assert line in discovered, discovered
     suites = ["suites/test_smoke.py", "suites/test_components.py"]
-    checks = _run(with_stack, [*suites, "--host-port", f"{external_kind.NODE_PORT}:{with_stack.host_port}"], tmp_path)
+    checks = _run(
+        with_stack, [*suites, "--llmc-host-port", f"{external_kind.NODE_PORT}:{with_stack.host_port}"], tmp_path
+    )
     verdicts = {name: c["verdict"] for name, c in checks.items() if name != "exit"}
     assert checks["exit"] == 0, verdicts
     assert len(verdicts) == 12 and set(verdicts.values()) == {"passed"}, verdicts
@@ -181,12 +183,14 @@ def test_disruptive_check_is_refused_without_the_flag_and_runs_with_it(
     check.write_text(DISRUPTIVE_CHECK)
     refused = _run(cluster, [str(check)], tmp_path / "refused")["test_kills_a_pod"]
     assert refused["verdict"] == "not_applicable", refused
-    assert f"--allow-disruption={cluster.context}" in refused["reason"], refused
+    assert f"--llmc-allow-disruption={cluster.context}" in refused["reason"], refused
 
-    elsewhere = _run(cluster, [str(check), f"--allow-disruption={DECOY}"], tmp_path / "elsewhere")["test_kills_a_pod"]
+    elsewhere = _run(cluster, [str(check), f"--llmc-allow-disruption={DECOY}"], tmp_path / "elsewhere")[
+        "test_kills_a_pod"
+    ]
     assert elsewhere["verdict"] == "not_applicable" and "does not name" in elsewhere["reason"], elsewhere
 
-    allowed = _run(cluster, [str(check), f"--allow-disruption={cluster.context}"], tmp_path / "allowed")
+    allowed = _run(cluster, [str(check), f"--llmc-allow-disruption={cluster.context}"], tmp_path / "allowed")
     assert allowed["test_kills_a_pod"]["verdict"] == "passed", allowed
     assert _harness_namespaces(cluster) == []
     assert _current_context(cluster.kubeconfig) == DECOY

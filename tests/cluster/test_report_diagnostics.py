@@ -65,7 +65,7 @@ def failed_run(testbed: TestbedCluster, tmp_path_factory: pytest.TempPathFactory
     (root / "suites" / "test_failing.py").write_text(FAILING_CHECKS)
     spec = str(Path(testbed.spec.source).resolve())
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "suites/test_failing.py"]
-    command += ["--testbed", spec, "--reuse-cluster", "--keep-cluster", "--report-dir", "reports"]
+    command += ["--llmc-testbed", spec, "--llmc-reuse-cluster", "--llmc-keep-cluster", "--llmc-report-dir", "reports"]
     proc = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "2 failed" in proc.stdout, proc.stdout[-3000:]

@@ -1,4 +1,4 @@
-"""A real pytest run of sample checks with --report-dir: the report files the tests here inspect.
+"""A real pytest run of sample checks with --llmc-report-dir: the report files the tests here inspect.
 
 The sample checks use every part of the record (series, figures, evidence, events, placements, a load
 run with a Locust CSV), and include a check without the record fixture, a failing one and a not
@@ -66,7 +66,7 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "suites").mkdir()
     (root / "suites" / "test_sample.py").write_text(SAMPLE)
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--report-dir", "reports", "suites"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--llmc-report-dir", "reports", "suites"],
         cwd=root,
         capture_output=True,
         text=True,

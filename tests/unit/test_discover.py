@@ -182,9 +182,9 @@ def test_disruption_needs_the_exact_context() -> None:
     ref = ClusterRef(None, "prod-east")
     assert disruption_refusal(ref, "prod-east") is None
     refused = disruption_refusal(ref, None)
-    assert refused and "--allow-disruption=prod-east" in refused and refused.startswith("disruptive:")
+    assert refused and "--llmc-allow-disruption=prod-east" in refused and refused.startswith("disruptive:")
     other = disruption_refusal(ref, "staging")
-    assert other and "--allow-disruption=staging does not name" in other
+    assert other and "--llmc-allow-disruption=staging does not name" in other
 
 
 def test_image_names_compare_as_the_nodes_report_them() -> None:
