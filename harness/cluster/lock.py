@@ -53,6 +53,11 @@ class TestbedLock:
         self.release()
         return None
 
+    def last_owner(self) -> str:
+        """Who held the lock last (its pid and since when), or that no run of the harness made it."""
+        text = self.path.read_text().strip() if self.path.exists() else ""
+        return f"last owner {text}" if text else "no harness run recorded owning it"
+
     def release(self) -> None:
         if self._file is not None:
             fcntl.flock(self._file, fcntl.LOCK_UN)

@@ -11,6 +11,7 @@ import docker.errors
 import yaml
 
 from harness import doctor
+from harness.cluster.interrupts import shielded
 from harness.cluster.kind import Kind, resolve_kind
 from harness.cluster.lock import TestbedLock
 from harness.kube.client import Clients
@@ -120,8 +121,11 @@ class TestbedCluster:
         name = self.spec.name
         if name in self.kind.clusters():
             if not self.options.reuse:
+                owner = self.lock.held_elsewhere() or (
+                    f"the run that made it has ended ({self.lock.last_owner()}): it was kept, or left behind"
+                )
                 raise RuntimeError(
-                    f"a kind cluster named {name!r} already exists; delete it "
+                    f"a kind cluster named {name!r} already exists; {owner}. Delete it "
                     f"(`harness cluster delete {self.spec.source}`) or reuse it (pytest --llmc-reuse-cluster)"
                 )
             log.info("reusing kind cluster %s", name)
@@ -202,7 +206,12 @@ class TestbedCluster:
             if self.options.keep and not force:
                 log.info("keeping kind cluster %s (kubeconfig %s)", self.spec.name, self.kubeconfig)
                 return
-            delete_testbed(self.spec.name, self.kind, self.supply)
+            left = (
+                f"the kind cluster {self.spec.name}, its registry and network "
+                f"(`harness cluster delete {self.spec.source}` removes them)"
+            )
+            with shielded(f"deleting testbed {self.spec.name}", left):
+                delete_testbed(self.spec.name, self.kind, self.supply)
         finally:
             self.lock.release()
 
