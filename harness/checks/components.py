@@ -198,7 +198,10 @@ def series_scraped(kube: Clients, promql: str, timeout: float = 60) -> list[dict
 
     def found() -> tuple[bool, str]:
         nonlocal result
-        result = prometheus.query(kube, promql)
+        try:
+            result = prometheus.query(kube, promql)
+        except (RuntimeError, ValueError) as e:  # Prometheus not answering yet (an error status, a cut-off body)
+            return False, f"{type(e).__name__}: {e}"
         return bool(result), f"{len(result)} series"
 
     try:

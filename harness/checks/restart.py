@@ -10,13 +10,14 @@ and `LeaderCreated`, and expect them to fail.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from harness.checks import CheckFailed
 from harness.kube.client import Clients
 from harness.kube.pods import describe, is_ready
-from harness.kube.waits import WaitTimeout, wait_until
+from harness.kube.waits import TRANSIENT, WaitTimeout, wait_until
 from harness.workloads.manifests import LWS_NAME_LABEL
 from harness.workloads.observe import ring_state
 
@@ -49,7 +50,7 @@ def group_state(kube: Clients, namespace: str, lws: str, group: int) -> GroupSta
     pods = group_members(kube, namespace, lws, group)
     try:
         ring = ring_state(kube, namespace, leader)
-    except Exception as e:  # a leader that is gone or not listening yet has no ring
+    except (*TRANSIENT, json.JSONDecodeError) as e:  # a leader that is gone or not listening yet has no ring
         ring = {"phase": "unreachable", "ring_id": "", "reason": type(e).__name__}
     return GroupState(
         leader,

@@ -6,8 +6,11 @@ broken setup (its negative control) and expects it to fail.
 
 from __future__ import annotations
 
+import http.client
 import urllib.request
 from dataclasses import dataclass
+
+import websocket
 
 from harness.checks import CheckFailed
 from harness.kube.client import Clients
@@ -100,9 +103,12 @@ def service_dns_answers(kube: Clients, web: WebPods, timeout: float = 60) -> flo
     fqdn = f"{name}.{web.namespace}.svc.cluster.local"
 
     def answers() -> tuple[bool, str]:
-        code, out = run_in(
-            kube.core, web.namespace, source_pod, ["wget", "-q", "-T", "5", "-O", "-", f"http://{fqdn}:{WEB_PORT}/"]
-        )
+        try:
+            code, out = run_in(
+                kube.core, web.namespace, source_pod, ["wget", "-q", "-T", "5", "-O", "-", f"http://{fqdn}:{WEB_PORT}/"]
+            )
+        except websocket.WebSocketException as e:  # the exec stream broke: ask again
+            return False, f"{type(e).__name__}: {e}"
         return (code == 0 and out.strip() == target_node), f"exit {code}: {out.strip()[:200]}"
 
     try:
@@ -123,9 +129,12 @@ def nodeport_answers_on_loopback(
     url = f"http://127.0.0.1:{host_port}/"
 
     def answers() -> tuple[bool, str]:
-        with urllib.request.urlopen(url, timeout=3) as r:
-            body = r.read().decode().strip()
-            return (r.status == 200 and body in web.by_node), f"HTTP {r.status}: {body[:100]}"
+        try:
+            with urllib.request.urlopen(url, timeout=3) as r:
+                body = r.read().decode().strip()
+                return (r.status == 200 and body in web.by_node), f"HTTP {r.status}: {body[:100]}"
+        except http.client.HTTPException as e:  # a cut-off answer while kube-proxy catches up
+            return False, f"{type(e).__name__}: {e}"
 
     try:
         return wait_until(answers, timeout, f"{url} answering with a worker's name", interval=1)
