@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +36,6 @@ LWS_LABELS = tuple(f"leaderworkerset.sigs.k8s.io/{k}" for k in ("name", "group-i
 def lws_groups_formed(kube: Clients, namespace: str, name: str, groups: int, size: int, timeout: float = 180) -> float:
     """The LWS made exactly `groups` * `size` pods named `<lws>-<g>` (leader) and `<lws>-<g>-<w>`
     (workers), each with the LWS name/group/worker labels and `LWS_*` env, all Running."""
-    expected = {(g, w): f"{name}-{g}" if w == 0 else f"{name}-{g}-{w}" for g in range(groups) for w in range(size)}
     selector = f"{LWS_LABELS[0]}={name}"
 
     group, version = lws.API.split("/")
@@ -57,7 +56,24 @@ def lws_groups_formed(kube: Clients, namespace: str, name: str, groups: int, siz
         seconds = wait_until(settled, timeout, f"LWS {name}: {groups} groups ready", interval=2)
     except WaitTimeout as e:
         raise CheckFailed(f"{e}\n{diagnostics(kube, namespace)}") from None
-    pods = {p.metadata.name: p for p in kube.core.list_namespaced_pod(namespace, label_selector=selector).items}
+    pods = {
+        p.metadata.name: LwsPod(p.metadata.labels or {}, {e.name: e.value for e in p.spec.containers[0].env or []})
+        for p in kube.core.list_namespaced_pod(namespace, label_selector=selector).items
+    }
+    check_lws_shape(namespace, name, groups, size, pods)
+    return seconds
+
+
+@dataclass(frozen=True)
+class LwsPod:
+    labels: dict[str, str]
+    env: dict[str, str | None]  # the first container's environment
+
+
+def check_lws_shape(namespace: str, name: str, groups: int, size: int, pods: dict[str, LwsPod]) -> None:
+    """The LWS's pods (name -> labels, env) are exactly `groups` * `size`, named `<lws>-<g>` (leader)
+    and `<lws>-<g>-<w>` (workers), each with the LWS name/group/worker labels and `LWS_*` env."""
+    expected = {(g, w): f"{name}-{g}" if w == 0 else f"{name}-{g}-{w}" for g in range(groups) for w in range(size)}
     problems = []
     if set(pods) != set(expected.values()):
         problems.append(f"pod names {sorted(pods)}, expected {sorted(expected.values())}")
@@ -65,23 +81,20 @@ def lws_groups_formed(kube: Clients, namespace: str, name: str, groups: int, siz
         pod = pods.get(pod_name)
         if pod is None:
             continue
-        labels = pod.metadata.labels or {}
         want_labels = dict(zip(LWS_LABELS, (name, str(g), str(w)), strict=True))
-        wrong = {k: labels.get(k) for k, v in want_labels.items() if labels.get(k) != v}
+        wrong = {k: pod.labels.get(k) for k, v in want_labels.items() if pod.labels.get(k) != v}
         if wrong:
             problems.append(f"{pod_name} labels {wrong}, expected {want_labels}")
-        env = {e.name: e.value for e in pod.spec.containers[0].env or []}
         want_env = {
             "LWS_LEADER_ADDRESS": f"{name}-{g}.{name}.{namespace}",
             "LWS_GROUP_SIZE": str(size),
             "LWS_WORKER_INDEX": str(w),
         }
-        wrong_env = {k: env.get(k) for k, v in want_env.items() if env.get(k) != v}
+        wrong_env = {k: pod.env.get(k) for k, v in want_env.items() if pod.env.get(k) != v}
         if wrong_env:
             problems.append(f"{pod_name} env {wrong_env}, expected {want_env}")
     if problems:
         raise CheckFailed(f"LWS {namespace}/{name} is not {groups} groups of {size}:\n  " + "\n  ".join(problems))
-    return seconds
 
 
 # --- Kueue ----------------------------------------------------------------------------------------------
@@ -103,6 +116,13 @@ def _conditions(wl: dict[str, Any] | None) -> dict[str, str]:
 
 def _admitted(wl: dict[str, Any] | None) -> bool:
     return _conditions(wl).get("Admitted", "").startswith("True")
+
+
+def all_admitted(workloads: list[dict[str, Any]], count: int) -> tuple[bool, str]:
+    """Whether exactly `count` Workloads exist and all are admitted, and each one's Admitted condition."""
+    states = {wl["metadata"]["name"]: _conditions(wl).get("Admitted", "no condition") for wl in workloads}
+    done = sum(s.startswith("True") for s in states.values()) == count == len(states)
+    return done, f"workloads {states or 'none'}"
 
 
 def job_admitted(kube: Clients, namespace: str, job: str, timeout: float = 60) -> float:
@@ -134,18 +154,26 @@ def job_held(kube: Clients, namespace: str, job: str, hold: float = 20) -> str:
     except WaitTimeout as e:
         raise CheckFailed(str(e)) from None
 
-    def let_in() -> tuple[bool, str]:
-        wl = _workload_of(kube, namespace, job)
-        return _admitted(wl) or not kube_job_suspended(kube, namespace, job), f"workload {_conditions(wl)}"
+    wl: dict[str, Any] | None = None
+    suspended = True
 
-    try:
+    def let_in() -> tuple[bool, str]:
+        nonlocal wl, suspended
+        wl, suspended = _workload_of(kube, namespace, job), kube_job_suspended(kube, namespace, job)
+        return _admitted(wl) or not suspended, f"workload {_conditions(wl)}"
+
+    with suppress(WaitTimeout):  # nothing let in for `hold` s is the passing outcome; judged on the last look
         wait_until(let_in, hold, f"job {namespace}/{job} admitted or started", interval=1)
-    except WaitTimeout:
-        return _conditions(_workload_of(kube, namespace, job)).get("QuotaReserved", "pending")
-    raise CheckFailed(
-        f"Kueue admitted job {namespace}/{job}, which exceeds its queue's quota: "
-        f"{_conditions(_workload_of(kube, namespace, job))}"
-    )
+    return check_held(f"{namespace}/{job}", wl, suspended)
+
+
+def check_held(job: str, wl: dict[str, Any] | None, suspended: bool) -> str:
+    """The job's Workload `wl` is not admitted and the job is still suspended; returns Kueue's reason."""
+    if _admitted(wl) or not suspended:
+        raise CheckFailed(
+            f"Kueue admitted job {job}, which exceeds its queue's quota: {_conditions(wl)}; job suspended={suspended}"
+        )
+    return _conditions(wl).get("QuotaReserved", "pending")
 
 
 def kube_job_suspended(kube: Clients, namespace: str, job: str) -> bool:
@@ -198,7 +226,10 @@ def series_scraped(kube: Clients, promql: str, timeout: float = 60) -> list[dict
 
     def found() -> tuple[bool, str]:
         nonlocal result
-        result = prometheus.query(kube, promql)
+        try:
+            result = prometheus.query(kube, promql)
+        except (RuntimeError, ValueError) as e:  # Prometheus not answering yet (an error status, a cut-off body)
+            return False, f"{type(e).__name__}: {e}"
         return bool(result), f"{len(result)} series"
 
     try:
@@ -310,9 +341,7 @@ def workloads_admitted(kube: Clients, namespace: str, count: int, timeout: float
         items: Any = client.CustomObjectsApi(kube.api).list_namespaced_custom_object(
             group, version, namespace, "workloads"
         )
-        states = {wl["metadata"]["name"]: _conditions(wl).get("Admitted", "no condition") for wl in items["items"]}
-        done = sum(s.startswith("True") for s in states.values()) == count == len(states)
-        return done, f"workloads {states or 'none'}"
+        return all_admitted(items["items"], count)
 
     try:
         return wait_until(admitted, timeout, f"{count} Kueue workloads admitted in {namespace}", interval=1)

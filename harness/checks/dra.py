@@ -64,13 +64,19 @@ def wait_allocated(
     except WaitTimeout as e:
         raise CheckFailed(str(e)) from None
     seconds = time.monotonic() - started
-    pools = published(kube)
+    allocation = _claim(kube, namespace, claim)["status"]["allocation"]
+    return allocated_devices(allocation, published(kube)), seconds
+
+
+def allocated_devices(allocation: dict[str, Any], pools: dict[str, dict[str, Any]]) -> list[Allocated]:
+    """A claim's status.allocation as devices, each with the attributes its slice publishes (`pools`:
+    harness.dra.install.published)."""
     devices = []
-    for r in _claim(kube, namespace, claim)["status"]["allocation"]["devices"]["results"]:
+    for r in allocation["devices"]["results"]:
         raw = pools[r["pool"]][r["device"]]["attributes"]
         attributes = {_qualified(r["driver"], k): next(iter(v.values())) for k, v in raw.items()}
         devices.append(Allocated(r["request"], r["pool"], r["device"], attributes))
-    return devices, seconds
+    return devices
 
 
 def _qualified(driver: str, attribute: str) -> str:
@@ -86,36 +92,65 @@ def check_aligned(devices: list[Allocated], attribute: str) -> None:
         raise CheckFailed(f"devices not aligned on {attribute}: {values}")
 
 
+@dataclass(frozen=True)
+class PendingSeen:
+    """A pod with a claim, as the scheduler left it."""
+
+    pod: str
+    node: str  # "" while not scheduled
+    unschedulable: str | None  # the scheduler's message when it found the pod Unschedulable
+    allocation: dict[str, Any] | None  # the claim's status.allocation
+
+    @property
+    def decided(self) -> bool:
+        return bool(self.node) or self.unschedulable is not None
+
+
+def check_pending(claim: str, seen: PendingSeen) -> str:
+    """The scheduler could not place the pod and said why, and the claim is unallocated; returns the reason."""
+    if seen.node or seen.allocation is not None:
+        raise CheckFailed(f"claim {claim} was satisfied: pod {seen.pod} on {seen.node}, allocation {seen.allocation}")
+    if seen.unschedulable is None:
+        raise CheckFailed(f"pod {seen.pod} is neither scheduled nor found Unschedulable: no decision to judge")
+    return seen.unschedulable
+
+
+def _pending_seen(kube: Clients, namespace: str, claim: str, pod: str) -> PendingSeen:
+    p = kube.core.read_namespaced_pod(pod, namespace)
+    unschedulable = next(
+        (
+            c.message or ""
+            for c in p.status.conditions or []
+            if c.type == "PodScheduled" and c.status == "False" and c.reason == "Unschedulable"
+        ),
+        None,
+    )
+    allocation = _claim(kube, namespace, claim).get("status", {}).get("allocation")
+    return PendingSeen(pod, p.spec.node_name or "", unschedulable, allocation)
+
+
 def check_stays_pending(kube: Clients, namespace: str, claim: str, pod: str, timeout: float = 60) -> str:
     """The scheduler tried, could not place the pod, and said why; the claim stays unallocated.
     Returns the scheduler's reason."""
 
     def decided() -> tuple[bool, str]:
-        p = kube.core.read_namespaced_pod(pod, namespace)
-        if p.spec.node_name:
-            return True, f"scheduled to {p.spec.node_name}"
-        for c in p.status.conditions or []:
-            if c.type == "PodScheduled" and c.status == "False" and c.reason == "Unschedulable":
-                return True, c.message or ""
-        return False, _pod_state(kube, namespace, pod)
+        seen = _pending_seen(kube, namespace, claim, pod)
+        return seen.decided, str(seen) if seen.decided else _pod_state(kube, namespace, pod)
 
     try:
         wait_until(decided, timeout, f"the scheduler's decision on pod {namespace}/{pod}", interval=0.5)
     except WaitTimeout as e:
         raise CheckFailed(str(e)) from None
-    p = kube.core.read_namespaced_pod(pod, namespace)
-    status = _claim(kube, namespace, claim).get("status", {})
-    if p.spec.node_name or "allocation" in status:
-        raise CheckFailed(
-            f"claim {claim} was satisfied: pod {pod} on {p.spec.node_name}, allocation {status.get('allocation')}"
-        )
-    reason = next(c.message for c in p.status.conditions if c.type == "PodScheduled")
-    return str(reason)
+    return check_pending(claim, _pending_seen(kube, namespace, claim, pod))
 
 
 def placement_env(kube: Clients, namespace: str, pod: str) -> dict[str, str]:
     """The LLMC_* variables the pod printed at start (claim_pod prints them)."""
-    log = kube.core.read_namespaced_pod_log(pod, namespace)
+    return env_from_log(kube.core.read_namespaced_pod_log(pod, namespace))
+
+
+def env_from_log(log: str) -> dict[str, str]:
+    """The LLMC_NAME=value lines of a log."""
     return dict(line.split("=", 1) for line in log.splitlines() if line.startswith("LLMC_") and "=" in line)
 
 

@@ -115,24 +115,35 @@ def watch_until_whole(pods: Pods, groups: list[str], group: str, binding: Bindin
         raise CheckFailed(str(e)) from None
 
 
-def check_no_partial_group(binding: Binding, hold: float) -> None:
-    """No group is left partially bound: each has 0 or all of its pods on nodes (a group being bound
-    may pass through partial counts, but not for `hold` seconds)."""
-    partial = [
+def partial_groups(binding: Binding, hold: float) -> list[str]:
+    """The groups partially bound for `hold` seconds or more, each with its count and how long."""
+    return [
         f"group {g}: {binding.last(g)}/{binding.size} pods bound for {binding.partial_seconds(g):.0f} s"
         for g in binding.bound
         if binding.partial_seconds(g) >= hold
     ]
+
+
+def check_no_partial_group(binding: Binding, hold: float) -> None:
+    """No group is left partially bound: each has 0 or all of its pods on nodes (a group being bound
+    may pass through partial counts, but not for `hold` seconds)."""
+    partial = partial_groups(binding, hold)
     if partial:
         raise CheckFailed("; ".join(partial) + ": partial placement")
 
 
-def check_whole_or_nothing(binding: Binding, hold: float) -> None:
-    """A group that does not fit: no group partially bound, and none of its pods on a node."""
-    check_no_partial_group(binding, hold)
+def check_whole_or_nothing(binding: Binding, hold: float) -> dict[str, float]:
+    """A group that does not fit: no group partially bound, and none of its pods on a node. Returns
+    the figure pods_bound_of_group_that_does_not_fit (the most of any group; on failure, in
+    CheckFailed.figures)."""
+    figures = {"pods_bound_of_group_that_does_not_fit": float(max(map(binding.last, binding.bound), default=0))}
+    partial = partial_groups(binding, hold)
+    if partial:
+        raise CheckFailed("; ".join(partial) + ": partial placement", figures=figures)
     placed = [g for g in binding.bound if binding.last(g)]
     if placed:
-        raise CheckFailed(f"groups {placed} bound although they cannot fit: {binding.summary()}")
+        raise CheckFailed(f"groups {placed} bound although they cannot fit: {binding.summary()}", figures=figures)
+    return figures
 
 
 def check_one_whole_others_wait(binding: Binding, hold: float) -> str:
@@ -220,8 +231,14 @@ def check_evicted_and_requeued(kube: Clients, namespace: str, name: str, timeout
         wl = wait_condition(kube, namespace, name, "Evicted", timeout)
     except WaitTimeout as e:
         raise CheckFailed(f"workload {name} admitted but never evicted: the group hangs; {e}") from None
+    return check_requeued(name, wl)
+
+
+def check_requeued(name: str, wl: dict[str, Any]) -> Requeue:
+    """The evicted Workload `wl` was evicted for PodsReadyTimeout and requeued; when, and when again."""
     c = condition(wl, "Evicted")
-    assert c is not None
+    if c is None or c["status"] != "True":
+        raise CheckFailed(f"workload {name} not evicted: {conditions_line(wl)}")
     if c.get("reason") != "PodsReadyTimeout":
         raise CheckFailed(f"workload {name} evicted for {c.get('reason')}, not PodsReadyTimeout: {c.get('message')}")
     requeued = condition(wl, "Requeued")

@@ -10,13 +10,15 @@ and `LeaderCreated`, and expect them to fail.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from harness.checks import CheckFailed
 from harness.kube.client import Clients
 from harness.kube.pods import describe, is_ready
-from harness.kube.waits import WaitTimeout, wait_until
+from harness.kube.waits import TRANSIENT, WaitTimeout, wait_until
 from harness.workloads.manifests import LWS_NAME_LABEL
 from harness.workloads.observe import ring_state
 
@@ -31,10 +33,15 @@ class GroupState:
     ring_id: str
     ring_phase: str
     ring_reason: str
+    ready: dict[str, bool] = field(default_factory=dict)  # pod name -> Ready
+    described: tuple[str, ...] = ()  # harness.kube.pods.describe of each pod
 
     def line(self) -> str:
         reason = f" ({self.ring_reason})" if self.ring_reason else ""
         return f"pods {sorted(self.uids)} on {sorted(set(self.nodes.values()))}, ring {self.ring_phase}{reason}"
+
+    def whole(self, size: int) -> bool:
+        return len(self.uids) == size and sum(self.ready.values()) == size
 
 
 def group_members(kube: Clients, namespace: str, lws: str, group: int) -> list[Any]:
@@ -49,7 +56,7 @@ def group_state(kube: Clients, namespace: str, lws: str, group: int) -> GroupSta
     pods = group_members(kube, namespace, lws, group)
     try:
         ring = ring_state(kube, namespace, leader)
-    except Exception as e:  # a leader that is gone or not listening yet has no ring
+    except (*TRANSIENT, json.JSONDecodeError) as e:  # a leader that is gone or not listening yet has no ring
         ring = {"phase": "unreachable", "ring_id": "", "reason": type(e).__name__}
     return GroupState(
         leader,
@@ -58,23 +65,39 @@ def group_state(kube: Clients, namespace: str, lws: str, group: int) -> GroupSta
         str(ring.get("ring_id", "")),
         str(ring.get("phase", "")),
         str(ring.get("reason") or ""),
+        {p.metadata.name: is_ready(p) for p in pods},
+        tuple(describe(p) for p in pods),
     )
+
+
+def check_formed(state: GroupState, size: int) -> None:
+    """All `size` members exist and are Ready, and the leader's ring formed."""
+    if not state.whole(size) or state.ring_phase != "formed":
+        raise CheckFailed(
+            f"{len(state.uids)}/{size} members, {sum(state.ready.values())} Ready; {state.line()}; "
+            + " | ".join(state.described)
+        )
 
 
 def wait_group_formed(kube: Clients, namespace: str, lws: str, group: int, size: int, timeout: float) -> GroupState:
     """All `size` members Ready and the leader's ring formed; the group's state then."""
+    state: GroupState | None = None
 
     def formed() -> tuple[bool, str]:
-        pods = group_members(kube, namespace, lws, group)
+        nonlocal state
         state = group_state(kube, namespace, lws, group)
-        ready = len(pods) == size and all(is_ready(p) for p in pods)
-        return ready and state.ring_phase == "formed", f"{state.line()}; " + " | ".join(describe(p) for p in pods)
+        try:
+            check_formed(state, size)
+        except CheckFailed as e:  # not yet: the state is what the wait reports
+            return False, str(e)
+        return True, state.line()
 
     try:
         wait_until(formed, timeout, f"group {lws}-{group}: {size} members Ready, ring formed")
     except WaitTimeout as e:
         raise CheckFailed(str(e)) from None
-    return group_state(kube, namespace, lws, group)
+    assert state is not None  # for mypy: the wait returned after a look
+    return state
 
 
 def check_group_recreated(
@@ -90,49 +113,77 @@ def check_group_recreated(
     """The group is whole again as a new group: `size` members Ready, none with a UID it had before,
     none on `lost_node`, and the leader's ring formed anew (another ring id). Returns seconds and the
     new state."""
-    old = set(before.uids.values())
+    state: GroupState | None = None
 
     def recreated() -> tuple[bool, str]:
-        pods = group_members(kube, namespace, lws, group)
+        nonlocal state
         state = group_state(kube, namespace, lws, group)
-        kept = sorted(p.metadata.name for p in pods if p.metadata.uid in old)
-        on_lost = sorted(p.metadata.name for p in pods if lost_node and p.spec.node_name == lost_node)
-        whole = len(pods) == size and all(is_ready(p) for p in pods)
-        new_ring = state.ring_phase == "formed" and state.ring_id not in ("", before.ring_id)
-        seen = (
-            f"pods that kept their UIDs: {kept or 'none'}; {len(pods)}/{size} members, "
-            f"{sum(is_ready(p) for p in pods)} Ready; leader ring {state.ring_phase}"
-            + (f" ({state.ring_reason})" if state.ring_reason else "")
-            + (f"; still on lost node {lost_node}: {on_lost}" if on_lost else "")
-        )
-        return whole and not kept and not on_lost and new_ring, seen
+        try:
+            check_recreated(before, state, size, lost_node)
+        except CheckFailed as e:  # not yet: the state is what the wait reports
+            return False, str(e)
+        return True, state.line()
 
     try:
         seconds = wait_until(recreated, timeout, f"group {before.name} recreated whole with a new ring")
     except WaitTimeout as e:
         raise CheckFailed(f"group {before.name} not recreated whole: {e}") from None
-    return seconds, group_state(kube, namespace, lws, group)
+    assert state is not None  # for mypy: the wait returned after a look
+    return seconds, state
+
+
+def check_recreated(before: GroupState, after: GroupState, size: int, lost_node: str | None = None) -> None:
+    """`after` is a new group: `size` members Ready, none with a UID from `before`, none on
+    `lost_node`, and the leader's ring formed with another id."""
+    old = set(before.uids.values())
+    kept = sorted(name for name, uid in after.uids.items() if uid in old)
+    on_lost = sorted(name for name, node in after.nodes.items() if lost_node and node == lost_node)
+    new_ring = after.ring_phase == "formed" and after.ring_id not in ("", before.ring_id)
+    if not after.whole(size) or kept or on_lost or not new_ring:
+        raise CheckFailed(
+            f"pods that kept their UIDs: {kept or 'none'}; {len(after.uids)}/{size} members, "
+            f"{sum(after.ready.values())} Ready; leader ring {after.ring_phase}"
+            + (f" ({after.ring_reason})" if after.ring_reason else "")
+            + ("" if after.ring_phase != "formed" or new_ring else f", the same ring {after.ring_id}")
+            + (f"; still on lost node {lost_node}: {on_lost}" if on_lost else "")
+        )
 
 
 def check_workers_after_leader_ready(kube: Clients, namespace: str, lws: str, group: int) -> float:
     """Every worker of the group was created at or after the moment its leader became Ready (API
     timestamps, 1 s resolution). Returns how long after the leader's Ready the last worker came."""
-    pods = {p.metadata.name: p for p in group_members(kube, namespace, lws, group)}
-    leader = pods.get(f"{lws}-{group}")
-    if leader is None:
-        raise CheckFailed(f"group {lws}-{group} has no leader pod: {sorted(pods)}")
-    ready = next((c for c in leader.status.conditions or [] if c.type == "Ready" and c.status == "True"), None)
+    pods = {}
+    for p in group_members(kube, namespace, lws, group):
+        ready = next((c for c in p.status.conditions or [] if c.type == "Ready" and c.status == "True"), None)
+        pods[p.metadata.name] = PodTimes(
+            p.metadata.creation_timestamp, ready and ready.last_transition_time, describe(p)
+        )
+    return check_workers_after_leader(f"{lws}-{group}", pods)
+
+
+@dataclass(frozen=True)
+class PodTimes:
+    created: datetime
+    ready_since: datetime | None  # when its Ready condition turned True, if Ready
+    line: str  # harness.kube.pods.describe
+
+
+def check_workers_after_leader(leader: str, pods: dict[str, PodTimes]) -> float:
+    """Every worker of the group (pod name -> its times) was created at or after its leader (the pod
+    named `leader`, as the group) became Ready. Returns how long after that the last worker came."""
+    if leader not in pods:
+        raise CheckFailed(f"group {leader} has no leader pod: {sorted(pods)}")
+    ready = pods[leader].ready_since
     if ready is None:
-        raise CheckFailed(f"leader {leader.metadata.name} is not Ready: {describe(leader)}")
-    ready_at = ready.last_transition_time.timestamp()
-    workers = {n: p.metadata.creation_timestamp.timestamp() for n, p in pods.items() if n != leader.metadata.name}
+        raise CheckFailed(f"leader {leader} is not Ready: {pods[leader].line}")
+    workers = {n: p.created.timestamp() for n, p in pods.items() if n != leader}
     if not workers:
-        raise CheckFailed(f"group {lws}-{group} has no workers: {sorted(pods)}")
-    early = {n: ready_at - at for n, at in workers.items() if at < ready_at}
+        raise CheckFailed(f"group {leader} has no workers: {sorted(pods)}")
+    early = {n: ready.timestamp() - at for n, at in workers.items() if at < ready.timestamp()}
     if early:
         shown = ", ".join(f"{n} {s:.0f} s before" for n, s in sorted(early.items()))
         raise CheckFailed(
-            f"workers created before leader {leader.metadata.name} was Ready "
-            f"({ready.last_transition_time:%H:%M:%S}): {shown}: workers did not wait for the leader"
+            f"workers created before leader {leader} was Ready "
+            f"({ready:%H:%M:%S}): {shown}: workers did not wait for the leader"
         )
-    return max(workers.values()) - ready_at
+    return max(workers.values()) - ready.timestamp()

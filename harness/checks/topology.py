@@ -9,6 +9,9 @@ NUMA constraint removed, scalar mode, two equally placed groups) and expects it 
 
 from __future__ import annotations
 
+from contextlib import suppress
+from dataclasses import dataclass
+
 from harness.checks import CheckFailed
 from harness.checks.dra import check_aligned
 from harness.kube.client import Clients
@@ -44,9 +47,22 @@ def check_groups_within_one_rack(members: list[Member]) -> dict[str, str]:
     return placed
 
 
+def groups_per_rack(members: list[Member]) -> dict[str, int]:
+    """Rack → how many groups have a bound member there."""
+    return {
+        rack: len({m.group for m in members if m.bound and m.rack == rack})
+        for rack in {m.rack for m in members if m.bound}
+    }
+
+
 def check_exclusive_racks(members: list[Member]) -> dict[str, str]:
-    """Each group within one rack, and no rack hosts two groups; returns group → rack."""
-    placed = check_groups_within_one_rack(members)
+    """Each group within one rack, and no rack hosts two groups; returns group → rack. On failure,
+    CheckFailed.figures has groups_per_rack_max."""
+    figures = {"groups_per_rack_max": float(max(groups_per_rack(members).values(), default=0))}
+    try:
+        placed = check_groups_within_one_rack(members)
+    except CheckFailed as e:
+        raise CheckFailed(*e.args, figures=figures) from None
     by_rack: dict[str, list[str]] = {}
     for group, rack in placed.items():
         by_rack.setdefault(rack, []).append(group)
@@ -54,38 +70,51 @@ def check_exclusive_racks(members: list[Member]) -> dict[str, str]:
     if shared:
         raise CheckFailed(
             "racks shared by groups: "
-            + "; ".join(f"rack {rack} hosts groups {', '.join(sorted(g))}" for rack, g in sorted(shared.items()))
+            + "; ".join(f"rack {rack} hosts groups {', '.join(sorted(g))}" for rack, g in sorted(shared.items())),
+            figures=figures,
         )
     return placed
+
+
+@dataclass(frozen=True)
+class PodSeen:
+    line: str  # harness.kube.pods.describe
+    bound: bool
+
+
+def check_waited_whole(group: str, pods: list[PodSeen]) -> str:
+    """No pod of the group is bound (it waits whole, holding nothing); returns what its pods looked like."""
+    on_nodes = [p.line for p in pods if p.bound]
+    if on_nodes:
+        raise CheckFailed(
+            f"group {group} did not wait whole: {len(on_nodes)}/{len(pods)} pods bound: {' | '.join(on_nodes)}"
+        )
+    return " | ".join(sorted(p.line for p in pods))
 
 
 def check_waits_whole(kube: Clients, namespace: str, group: str, selector: str, hold: float) -> str:
     """The group (its pods selected by `selector`) has pods (at least its leader) and none of them is bound for `hold`
     seconds: it waits whole, holding nothing. Returns what its pods looked like."""
+    seen: list[PodSeen] = []
 
-    def state() -> tuple[list[str], list[str]]:
+    def look() -> list[PodSeen]:
+        nonlocal seen
         pods = kube.core.list_namespaced_pod(namespace, label_selector=selector).items
-        return [describe(p) for p in pods], [describe(p) for p in pods if p.spec.node_name]
-
-    def created() -> tuple[bool, str]:
-        pods, _ = state()
-        return bool(pods), "no pods yet"
+        seen = [PodSeen(describe(p), bool(p.spec.node_name)) for p in pods]
+        return seen
 
     try:
-        wait_until(created, 90, f"pods of group {group} created")
+        wait_until(lambda: (bool(look()), "no pods yet"), 90, f"pods of group {group} created")
     except WaitTimeout as e:
         raise CheckFailed(str(e)) from None
 
     def bound() -> tuple[bool, str]:
-        pods, on_nodes = state()
-        return bool(on_nodes), f"{len(on_nodes)}/{len(pods)} pods bound: {' | '.join(on_nodes)}"
+        pods = look()
+        return any(p.bound for p in pods), f"{sum(p.bound for p in pods)}/{len(pods)} pods bound"
 
-    try:
+    with suppress(WaitTimeout):  # no pod bound for `hold` s is the passing outcome; judged on the last look
         wait_until(bound, hold, f"a pod of group {group} bound", interval=1)
-    except WaitTimeout:
-        return " | ".join(sorted(state()[0]))
-    _, seen = bound()
-    raise CheckFailed(f"group {group} did not wait whole: {seen}")
+    return check_waited_whole(group, seen)
 
 
 def misaligned(members: list[Member], attribute: str) -> list[str]:
@@ -103,7 +132,8 @@ def misaligned(members: list[Member], attribute: str) -> list[str]:
 
 
 def check_all_aligned(members: list[Member], attribute: str) -> float:
-    """Every member's devices share `attribute`; returns the misaligned fraction (0.0 when it passes)."""
+    """Every member's devices share `attribute`; returns the misaligned fraction (0.0 when it passes).
+    On failure, CheckFailed.figures has misaligned_fraction and allocations."""
     if not members:
         raise CheckFailed("no allocations to check")
     bad = misaligned(members, attribute)
@@ -111,7 +141,8 @@ def check_all_aligned(members: list[Member], attribute: str) -> float:
     if bad:
         raise CheckFailed(
             f"{len(bad)}/{len(members)} allocations misaligned on {attribute} (fraction {fraction:.2f}): "
-            + " | ".join(bad)
+            + " | ".join(bad),
+            figures={"misaligned_fraction": fraction, "allocations": float(len(members))},
         )
     return fraction
 
@@ -130,6 +161,7 @@ def check_misplacement_costs(aligned: LoadResult, misplaced: LoadResult, min_rat
     if ratio < min_ratio:
         raise CheckFailed(
             f"misplacement shows no cost: ITL p50 aligned {aligned.itl.p50 * 1000:.1f} ms, misplaced "
-            f"{misplaced.itl.p50 * 1000:.1f} ms (ratio {ratio:.2f} < {min_ratio})"
+            f"{misplaced.itl.p50 * 1000:.1f} ms (ratio {ratio:.2f} < {min_ratio})",
+            figures={"itl_ratio_p50": ratio},
         )
     return ratio

@@ -174,13 +174,19 @@ def kubelet_module() -> Path:
     return gobuild.module_dir("k8s.io/kubelet", f"v0.{major_minor_patch[1]}.{major_minor_patch[2]}")
 
 
-def driver_pod(kube: Clients, node: str) -> str:
+def driver_pods(kube: Clients, node: str) -> tuple[list[str], list[str]]:
+    """The node's fake-gpu pods: (running and not being deleted, all)."""
     pods = kube.core.list_namespaced_pod(
         NAMESPACE, label_selector="app.kubernetes.io/name=fake-gpu", field_selector=f"spec.nodeName={node}"
     ).items
-    running = [p.metadata.name for p in pods if p.status.phase == "Running" and not p.metadata.deletion_timestamp]
+    running = [str(p.metadata.name) for p in pods if p.status.phase == "Running" and not p.metadata.deletion_timestamp]
+    return running, [str(p.metadata.name) for p in pods]
+
+
+def driver_pod(kube: Clients, node: str) -> str:
+    running, found = driver_pods(kube, node)
     if len(running) != 1:
-        raise RuntimeError(f"expected one running fake-gpu pod on {node}, found {[p.metadata.name for p in pods]}")
+        raise RuntimeError(f"expected one running fake-gpu pod on {node}, found {found}")
     return str(running[0])
 
 
@@ -191,8 +197,11 @@ def restart_driver(kube: Clients, node: str, timeout: float = 90) -> tuple[str, 
     kube.core.delete_namespaced_pod(old, NAMESPACE)
 
     def replaced() -> tuple[bool, str]:
-        new = driver_pod(kube, node)
-        registered = new != old and "registered with the kubelet" in kube.core.read_namespaced_pod_log(new, NAMESPACE)
+        running, found = driver_pods(kube, node)  # while the old pod goes, none or two may run
+        if running == [old] or len(running) != 1:
+            return False, f"fake-gpu pods on {node}: {found}, running {running}"
+        new = running[0]
+        registered = "registered with the kubelet" in kube.core.read_namespaced_pod_log(new, NAMESPACE)
         return registered, f"driver pod {new} ({'registered' if registered else 'not registered yet'})"
 
     seconds = wait_until(replaced, timeout, f"fake-gpu on {node} restarted and registered", interval=1)

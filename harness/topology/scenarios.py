@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
+import openai
 from kubernetes import client, utils
 from kubernetes.client.exceptions import ApiException
 
@@ -271,7 +272,10 @@ def _point_service(kube: Clients, namespace: str, run: GroupRun, port: PortMappi
         utils.create_from_dict(kube.api, service, namespace=namespace)
 
     def steady() -> tuple[bool, str]:
-        got = [stream_chat(port.host_port) for _ in range(3)]
+        try:
+            got = [stream_chat(port.host_port) for _ in range(3)]
+        except openai.APIError as e:  # kube-proxy not yet sending the port to the new leader
+            return False, f"{type(e).__name__}: {e}"
         return got == [8, 8, 8], f"tokens per stream {got}"
 
     wait_until(steady, 90, f"3 full streams in a row through 127.0.0.1:{port.host_port} to {run.leader}")

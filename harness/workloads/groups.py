@@ -3,7 +3,9 @@ partial, which template revision each member runs, and which leaders the Service
 
 A background thread samples pods and EndpointSlices; checks read the samples afterwards. Sampling
 (every `interval` s) rather than watching keeps it simple; a state shorter than one interval can be
-missed, which the checks say in their evidence.
+missed, which the checks say in their evidence. A sample that fails on a transient error (the API
+server busy or restarting) is a gap, recorded with its error; `check_sampled` fails a timeline whose
+gaps are long enough to hide what the checks look for.
 """
 
 from __future__ import annotations
@@ -12,14 +14,17 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from kubernetes import client
 
+from harness.checks import CheckFailed
 from harness.kube.client import Clients
 from harness.kube.pods import is_ready
+from harness.kube.waits import is_transient
 from harness.workloads.manifests import LWS_API, LWS_NAME_LABEL
 
 GROUP_INDEX_LABEL = "leaderworkerset.sigs.k8s.io/group-index"
@@ -77,6 +82,23 @@ class GroupTimeline:
     lws: str
     size: int
     samples: list[Sample] = field(default_factory=list)
+    failures: list[tuple[float, str]] = field(default_factory=list)  # (epoch seconds, error) of failed samples
+    # The observed window (epoch seconds; observe() sets both): a gap at either end counts too.
+    started: float | None = None
+    ended: float | None = None
+
+    def largest_gap(self) -> tuple[float, float, float]:
+        """The longest stretch of the observed window without a successful sample: (seconds, from,
+        to), from and to in epoch seconds. The window is `started`..`ended`, or the samples' own span."""
+        points = sorted(s.at for s in self.samples)
+        edges = [t for t in (self.started, *points, self.ended) if t is not None]
+        return max(((after - before, before, after) for before, after in pairwise(edges)), default=(0.0, 0.0, 0.0))
+
+    def origin(self) -> float:
+        """t=0 of the timeline's messages: when the observation began (else its first sample or failure)."""
+        if self.started is not None:
+            return self.started
+        return min([s.at for s in self.samples] + [t for t, _ in self.failures], default=0.0)
 
     def whole_groups(self) -> list[tuple[float, float]]:
         return [(s.at, sum(g.whole(self.size) for g in s.groups.values())) for s in self.samples]
@@ -166,18 +188,59 @@ def sample(kube: Clients, namespace: str, lws: str, service: str) -> Sample:
     return Sample(time.time(), replicas, groups, len(serving))
 
 
+MAX_GAP = 5.0  # seconds without a sample that a judged timeline may have (10 samples at the default interval)
+
+
+def check_sampled(timeline: GroupTimeline, max_gap: float = MAX_GAP, what: str = "") -> None:
+    """The timeline saw the groups often enough to be judged: some samples, and no stretch of the
+    observed window longer than `max_gap` s without one (failed samples are gaps). Judging code calls
+    it before reading the samples: a partial group serving, or groups unavailable, for less than the
+    gap would not show."""
+    what = what or f"LWS {timeline.lws}"
+    if not timeline.samples:
+        raise CheckFailed(f"{what}: no sample of the groups; failed samples: {_failures(timeline, None, None)}")
+    gap, start, end = timeline.largest_gap()
+    if gap > max_gap:
+        origin = timeline.origin()
+        raise CheckFailed(
+            f"{what}: no sample for {gap:.1f} s between t={start - origin:.1f}s and t={end - origin:.1f}s: a window "
+            f"this long could hide a partial group serving or groups unavailable (allowed {max_gap:.1f} s); "
+            f"failed samples: {_failures(timeline, start, end)}"
+        )
+
+
+def _failures(timeline: GroupTimeline, start: float | None, end: float | None, shown: int = 5) -> str:
+    """The failed samples (in start..end when given), the first few with their errors."""
+    origin = timeline.origin()
+    failed = [(t, e) for t, e in timeline.failures if (start is None or start <= t) and (end is None or t <= end)]
+    if not failed:
+        return "none"
+    lines = [f"t={t - origin:.1f}s {e}" for t, e in failed[:shown]]
+    more = f" (and {len(failed) - shown} more)" if len(failed) > shown else ""
+    return f"{len(failed)}: " + "; ".join(lines) + more
+
+
 @contextmanager
 def observe(
     kube: Clients, namespace: str, lws: str, service: str, size: int, interval: float = 0.5
 ) -> Iterator[GroupTimeline]:
-    """Sample the LWS's groups and the Service's endpoints every `interval` s inside the block."""
-    timeline = GroupTimeline(lws, size)
+    """Sample the LWS's groups and the Service's endpoints every `interval` s inside the block.
+
+    A sample that fails on a transient error is recorded in `failures` (a gap); any other error
+    (a bug) ends the sampling and is raised when the block exits."""
+    timeline = GroupTimeline(lws, size, started=time.time())
     stop = threading.Event()
+    broken: list[Exception] = []
 
     def run() -> None:
         while not stop.is_set():
-            with suppress(Exception):  # an API hiccup loses one sample, not the observation
+            try:
                 timeline.samples.append(sample(kube, namespace, lws, service))
+            except Exception as e:
+                if not is_transient(e):
+                    broken.append(e)
+                    return
+                timeline.failures.append((time.time(), f"{type(e).__name__}: {e}"))
             stop.wait(interval)
 
     thread = threading.Thread(target=run, name=f"observe-{lws}", daemon=True)
@@ -187,3 +250,6 @@ def observe(
     finally:
         stop.set()
         thread.join(timeout=30)
+        timeline.ended = time.time()
+    if broken:
+        raise broken[0]

@@ -54,7 +54,10 @@ def serves(host_port: int, requests: int, timeout: float = 60) -> None:
     """Waits (bounded) for the first full stream through the port, then asserts `requests` more."""
 
     def one() -> tuple[bool, str]:
-        got = stream_chat(host_port)
+        try:
+            got = stream_chat(host_port)
+        except openai.APIError as e:  # refused, reset or an error status: not serving yet
+            return False, f"{type(e).__name__}: {e}"
         return got == 8, f"{got} of 8 tokens streamed"
 
     wait_until(one, timeout, f"a full stream through 127.0.0.1:{host_port}")
