@@ -481,7 +481,7 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    from harness.report.record import NOT_APPLICABLE
+    from harness.report.record import NOT_APPLICABLE, Figure
 
     if call.excinfo is not None and call.excinfo.errisinstance(NotApplicable):
         # Library code says "not applicable" by raising; here it becomes pytest's skip, with its reason.
@@ -497,6 +497,9 @@ def pytest_runtest_makereport(
             rec.verdict, rec.reason = "not_applicable", reason.removeprefix("Skipped: ").removeprefix(NOT_APPLICABLE)
         elif report.failed:
             rec.verdict = "failed" if report.when == "call" else "error"
+            # What the check measured before it judged: a failing run shows how far off it was.
+            for name, value in getattr(call.excinfo.value if call.excinfo else None, "figures", {}).items():
+                rec.figures.setdefault(name, Figure(float(value), "", "measured before the check failed"))
             rec.reason = call.excinfo.exconly() if call.excinfo else str(report.longrepr)
             _report(item.config).check_failed(rec, getattr(item, "funcargs", {}))
         else:

@@ -22,7 +22,7 @@ from harness.kube.client import Clients
 from harness.kube.waits import WaitTimeout, wait_until
 from harness.stack import keda, prometheus
 from harness.workloads import buffer, groups, inference
-from harness.workloads.groups import GroupTimeline
+from harness.workloads.groups import GroupTimeline, check_sampled
 from harness.workloads.inference import Service
 from harness.workloads.observe import timed_stream
 
@@ -86,6 +86,7 @@ def whole_before_serving(timeline: GroupTimeline) -> dict[int, float]:
     """Scaling created at least one group, and no sample shows a group with missing or not running
     members whose leader is a ready endpoint of the Service; returns the partial-group seconds per
     group index."""
+    check_sampled(timeline)
     if len(timeline.samples) < 2:
         raise CheckFailed(f"LWS {timeline.lws}: {len(timeline.samples)} samples, cannot judge the groups")
     if not created_groups(timeline):

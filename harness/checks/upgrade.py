@@ -15,7 +15,7 @@ from pathlib import Path
 
 from harness.checks import CheckFailed
 from harness.load.results import LoadResult, read_records
-from harness.workloads.groups import GroupTimeline
+from harness.workloads.groups import GroupTimeline, check_sampled
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,7 @@ def _at(timeline: GroupTimeline, at: float) -> str:
 def groups_broken_at_most(timeline: GroupTimeline, allowed: int, replicas: int, what: str) -> int:
     """At no sample were the whole groups more than `allowed` short of `replicas`; returns the most
     seen at once."""
+    check_sampled(timeline, what=what)
     if len(timeline.samples) < 2:
         raise CheckFailed(f"{what}: {len(timeline.samples)} samples of the groups, cannot judge")
     unavailable = timeline.unavailable(replicas)
@@ -87,8 +88,7 @@ def rolled_by_whole_groups(
     different revisions; at most `max_unavailable` groups were down and at most `replicas + max_surge`
     groups existed at once; some leader was a ready endpoint throughout."""
     what = f"rolling update of LWS {timeline.lws}"
-    if not timeline.samples:
-        raise CheckFailed(f"{what}: no samples of the groups")
+    check_sampled(timeline, what=what)
     mixed = timeline.mixed_revisions(ready_only=True)
     if mixed:
         shown = "\n  ".join(mixed[:5])
@@ -112,6 +112,7 @@ def pod_budget_gap(timeline: GroupTimeline, replicas: int, what: str) -> tuple[i
     plain drain of a node hosting members of several groups broke more than one group at once, as
     the group-aware drain's own check (groups_broken_at_most, one group) says. Returns the most groups
     broken at once and that check's failure."""
+    check_sampled(timeline, what=what)  # a gap must fail this check, not read as the gap it looks for
     try:
         worst = groups_broken_at_most(timeline, 1, replicas, what)
     except CheckFailed as e:

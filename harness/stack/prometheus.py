@@ -71,5 +71,8 @@ def query(kube: Clients, promql: str) -> list[dict[str, Any]]:
 
 
 def _answers(kube: Clients) -> tuple[bool, str]:
-    body = api(kube, "api/v1/status/buildinfo")
+    try:
+        body = api(kube, "api/v1/status/buildinfo")
+    except (RuntimeError, ValueError) as e:  # 503 or no JSON while Prometheus starts: not usable yet
+        return False, f"{type(e).__name__}: {e}"
     return body.get("status") == "success", f"buildinfo {body.get('data', body)}"

@@ -254,3 +254,34 @@ def test_a_fixture_that_needs_an_uninstalled_package_fails_in_one_line(monkeypat
     monkeypatch.setattr(plugin.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(pytest.fail.Exception, match=r"mock_vllm package is not installed: `pip install ./workloads`"):
         plugin._require("mock_vllm")
+
+
+VERDICTS = {
+    "suites/test_verdicts.py": '''
+    import pytest
+
+    from harness.checks import CheckFailed, NotApplicable
+
+    pytestmark = pytest.mark.topology
+
+    def test_fails_with_its_figures(record):
+        """A check that measured before it judged"""
+        raise CheckFailed("3 of 8 allocations misaligned", figures={"misaligned_fraction": 0.375})
+
+    def test_not_applicable_from_library_code():
+        """A check the cluster cannot have"""
+        raise NotApplicable("no worker has NVLink cliques")
+    ''',
+}
+
+
+def test_a_failed_check_reports_its_figures_and_not_applicable_is_raised(tmp_path: Path) -> None:
+    proc = run_pytest(write(tmp_path, VERDICTS), "--llmc-report-dir=reports")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "1 failed, 1 skipped" in proc.stdout, proc.stdout
+    checks = {c["nodeid"].rsplit("::", 1)[1]: c for c in results((tmp_path / "reports" / "latest").resolve())["checks"]}
+    failed = checks["test_fails_with_its_figures"]
+    assert failed["verdict"] == "failed"
+    assert failed["figures"]["misaligned_fraction"]["value"] == 0.375
+    na = checks["test_not_applicable_from_library_code"]
+    assert (na["verdict"], na["reason"]) == ("not_applicable", "no worker has NVLink cliques")
