@@ -481,15 +481,17 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    from harness.report.record import NOT_APPLICABLE, Figure
-
     if call.excinfo is not None and call.excinfo.errisinstance(NotApplicable):
+        from harness.report.record import NOT_APPLICABLE
+
         # Library code says "not applicable" by raising; here it becomes pytest's skip, with its reason.
         report.outcome = "skipped"
         report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {NOT_APPLICABLE}{call.excinfo.value}")
     rec = item.stash.get(ITEM_RECORD, None)
     if rec is None:
         return report
+    from harness.report.record import NOT_APPLICABLE, Figure
+
     if report.when == "call" or (report.when == "setup" and not report.passed):
         rec.finished = time.time()
         if report.skipped:

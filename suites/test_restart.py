@@ -15,7 +15,7 @@ from dataclasses import replace
 import pytest
 
 from harness.checks.components import lws_groups_formed
-from harness.checks.restart import check_group_recreated, group_members, wait_group_formed
+from harness.checks.restart import check_group_recreated, group_members, wait_group_formed, workers_after_leader_ready
 from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
@@ -130,7 +130,7 @@ def test_leader_ready_starts_workers_after_the_leader_is_ready(
             create(kube, scenarios.leader_ready_group("ordered", startup_policy="LeaderReady"), ns)
             wait_group_formed(kube, ns, "ordered", 0, 3, timeout=RECOVERY)
         startup = watch.startup()
-        after = scenarios.workers_after_leader_ready(startup)
+        after = workers_after_leader_ready(startup)
         if startup.leader_ready:
             record.event(f"{startup.leader} Ready", startup.leader_ready.at)
         for name, seen in sorted(startup.workers_added.items()):

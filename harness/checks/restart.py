@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from harness.checks import CheckFailed
@@ -149,41 +148,38 @@ def check_recreated(before: GroupState, after: GroupState, size: int, lost_node:
         )
 
 
-def check_workers_after_leader_ready(kube: Clients, namespace: str, lws: str, group: int) -> float:
-    """Every worker of the group was created at or after the moment its leader became Ready (API
-    timestamps, 1 s resolution). Returns how long after the leader's Ready the last worker came."""
-    pods = {}
-    for p in group_members(kube, namespace, lws, group):
-        ready = next((c for c in p.status.conditions or [] if c.type == "Ready" and c.status == "True"), None)
-        pods[p.metadata.name] = PodTimes(
-            p.metadata.creation_timestamp, ready and ready.last_transition_time, describe(p)
-        )
-    return check_workers_after_leader(f"{lws}-{group}", pods)
+@dataclass(frozen=True)
+class Seen:
+    """One watch event: its place in the stream (the API server's order) and when it arrived (epoch s)."""
+
+    order: int
+    at: float
 
 
 @dataclass(frozen=True)
-class PodTimes:
-    created: datetime
-    ready_since: datetime | None  # when its Ready condition turned True, if Ready
-    line: str  # harness.kube.pods.describe
+class Startup:
+    """How a group started, as a pod watch saw it."""
+
+    leader: str
+    leader_ready: Seen | None  # the first event that showed the leader Ready
+    workers_added: dict[str, Seen]  # worker pod name -> its ADDED event
+    ended: str = ""  # why the watch ended early, if it did
 
 
-def check_workers_after_leader(leader: str, pods: dict[str, PodTimes]) -> float:
-    """Every worker of the group (pod name -> its times) was created at or after its leader (the pod
-    named `leader`, as the group) became Ready. Returns how long after that the last worker came."""
-    if leader not in pods:
-        raise CheckFailed(f"group {leader} has no leader pod: {sorted(pods)}")
-    ready = pods[leader].ready_since
+def workers_after_leader_ready(startup: Startup) -> float:
+    """Every worker was created after its leader became Ready: its ADDED event comes after the
+    leader's Ready in the watch (events arrive in the order the API server stored them, so two in
+    the same second are still ordered). Returns seconds from the leader's Ready to the last worker."""
+    ended = f" (watch ended: {startup.ended})" if startup.ended else ""
+    ready = startup.leader_ready
     if ready is None:
-        raise CheckFailed(f"leader {leader} is not Ready: {pods[leader].line}")
-    workers = {n: p.created.timestamp() for n, p in pods.items() if n != leader}
-    if not workers:
-        raise CheckFailed(f"group {leader} has no workers: {sorted(pods)}")
-    early = {n: ready.timestamp() - at for n, at in workers.items() if at < ready.timestamp()}
+        raise CheckFailed(f"leader {startup.leader} never seen Ready{ended}")
+    if not startup.workers_added:
+        raise CheckFailed(f"no worker of {startup.leader} seen created{ended}")
+    early = {name: ready.at - seen.at for name, seen in startup.workers_added.items() if seen.order < ready.order}
     if early:
-        shown = ", ".join(f"{n} {s:.0f} s before" for n, s in sorted(early.items()))
+        shown = ", ".join(f"{name} {seconds:.1f} s before" for name, seconds in sorted(early.items()))
         raise CheckFailed(
-            f"workers created before leader {leader} was Ready "
-            f"({ready:%H:%M:%S}): {shown}: workers did not wait for the leader"
+            f"workers created before leader {startup.leader} was Ready: {shown}: workers did not wait for the leader"
         )
-    return max(workers.values()) - ready.timestamp()
+    return max(seen.at for seen in startup.workers_added.values()) - ready.at

@@ -14,8 +14,8 @@ import websocket
 
 from harness.checks import CheckFailed
 from harness.kube.client import Clients
-from harness.kube.objects import service, web_pod
-from harness.kube.pods import run_in, wait_ready
+from harness.kube.objects import service
+from harness.kube.pods import run_in
 from harness.kube.waits import WaitTimeout, wait_until
 from harness.spec import Testbed
 
@@ -33,19 +33,6 @@ class WebPods:
     def pod_ips(self, kube: Clients) -> dict[str, str]:
         pods = {p.metadata.name: p for p in kube.core.list_namespaced_pod(self.namespace).items}
         return {node: pods[name].status.pod_ip for node, name in self.by_node.items()}
-
-
-def start_web_pods(kube: Clients, spec: Testbed, namespace: str, timeout: float = 180) -> WebPods:
-    by_node = {}
-    for i, node in enumerate(spec.workers):
-        pod = web_pod(f"web-{i}", node.name, WEB_PORT)
-        kube.core.create_namespaced_pod(namespace, pod)
-        by_node[node.name] = pod["metadata"]["name"]
-    try:
-        seconds = wait_ready(kube.core, namespace, list(by_node.values()), timeout)
-    except WaitTimeout as e:
-        raise CheckFailed(f"not every worker runs a pod: {e}") from None
-    return WebPods(namespace, by_node, seconds)
 
 
 @dataclass(frozen=True)

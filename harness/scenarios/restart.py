@@ -20,7 +20,7 @@ from typing import Any
 from kubernetes import utils, watch
 
 from harness.checks import CheckFailed
-from harness.checks.restart import GROUP_INDEX_LABEL, group_members, wait_group_formed
+from harness.checks.restart import GROUP_INDEX_LABEL, Seen, Startup, group_members, wait_group_formed
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
 from harness.kube.node_faults import StoppedNode, out_of_service
@@ -97,43 +97,6 @@ def leader_ready_group(name: str, startup_policy: str) -> Object:
 
 
 # LeaderReady, observed.
-
-
-@dataclass(frozen=True)
-class Seen:
-    """One watch event: its place in the stream (the API server's order) and when it arrived (epoch s)."""
-
-    order: int
-    at: float
-
-
-@dataclass(frozen=True)
-class Startup:
-    """How a group started, as a pod watch saw it."""
-
-    leader: str
-    leader_ready: Seen | None  # the first event that showed the leader Ready
-    workers_added: dict[str, Seen]  # worker pod name -> its ADDED event
-    ended: str = ""  # why the watch ended early, if it did
-
-
-def workers_after_leader_ready(startup: Startup) -> float:
-    """Every worker was created after its leader became Ready: its ADDED event comes after the
-    leader's Ready in the watch (events arrive in the order the API server stored them, so two in
-    the same second are still ordered). Returns seconds from the leader's Ready to the last worker."""
-    ended = f" (watch ended: {startup.ended})" if startup.ended else ""
-    ready = startup.leader_ready
-    if ready is None:
-        raise CheckFailed(f"leader {startup.leader} never seen Ready{ended}")
-    if not startup.workers_added:
-        raise CheckFailed(f"no worker of {startup.leader} seen created{ended}")
-    early = {name: ready.at - seen.at for name, seen in startup.workers_added.items() if seen.order < ready.order}
-    if early:
-        shown = ", ".join(f"{name} {seconds:.1f} s before" for name, seconds in sorted(early.items()))
-        raise CheckFailed(
-            f"workers created before leader {startup.leader} was Ready: {shown}: workers did not wait for the leader"
-        )
-    return max(seen.at for seen in startup.workers_added.values()) - ready.at
 
 
 class StartupWatch:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import pytest
 
 from harness.checks import CheckFailed
-from harness.checks.restart import check_group_recreated, wait_group_formed
+from harness.checks.restart import check_group_recreated, wait_group_formed, workers_after_leader_ready
 from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
@@ -82,4 +82,4 @@ def test_workers_after_leader_ready_fails_with_leader_created(kube: Clients, moc
             match=r"workers created before leader ordered-0 was Ready: ordered-0-1 \d+\.\d s before, "
             r"ordered-0-2 \d+\.\d s before",
         ):
-            scenarios.workers_after_leader_ready(watch.startup())
+            workers_after_leader_ready(watch.startup())

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
 from harness.checks import CheckFailed
 from harness.checks.restart import (
     GroupState,
-    PodTimes,
     check_formed,
     check_recreated,
-    check_workers_after_leader,
 )
 
 SIZE = 2
@@ -86,31 +84,3 @@ def test_recreated_fails(after: GroupState, reason: str) -> None:
 
 
 T = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
-
-
-def times(created: float, ready: float | None = None) -> PodTimes:
-    since = None if ready is None else T + timedelta(seconds=ready)
-    return PodTimes(T + timedelta(seconds=created), since, "described")
-
-
-def test_workers_after_leader() -> None:
-    pods = {"g-0": times(0, ready=10), "g-0-1": times(10), "g-0-2": times(12.5)}
-    assert check_workers_after_leader("g-0", pods) == 2.5
-
-
-@pytest.mark.parametrize(
-    ("pods", "reason"),
-    [
-        ({"g-0-1": times(0)}, r"^group g-0 has no leader pod: \['g-0-1'\]$"),
-        ({"g-0": times(0), "g-0-1": times(1)}, r"^leader g-0 is not Ready: described$"),
-        ({"g-0": times(0, ready=5)}, r"^group g-0 has no workers: \['g-0'\]$"),
-        (
-            {"g-0": times(0, ready=10), "g-0-1": times(1), "g-0-2": times(11)},
-            r"^workers created before leader g-0 was Ready \(12:00:10\): g-0-1 9 s before: workers did not wait",
-        ),
-    ],
-    ids=["no-leader", "leader-not-ready", "no-workers", "worker-early"],
-)
-def test_workers_after_leader_fails(pods: dict[str, PodTimes], reason: str) -> None:
-    with pytest.raises(CheckFailed, match=reason):
-        check_workers_after_leader("g-0", pods)

@@ -158,7 +158,7 @@ def load(itl_p50: float | None, succeeded: int = 10, failures: dict[str, int] | 
     none = Percentiles(0, None, None, None, None)
     itl = Percentiles(100, itl_p50, itl_p50, itl_p50, itl_p50) if itl_p50 else none
     return LoadResult(
-        "http://127.0.0.1:30080", 0, 10, 10, succeeded, 10 - succeeded, 1, 10, none, itl, none, failures or {}, []
+        "http://127.0.0.1:30080", 0, 10, 10, succeeded, 10 - succeeded, 0, 1, 10, none, itl, none, failures or {}, []
     )
 
 

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from harness.checks import CheckFailed
-from harness.scenarios.restart import Seen, Startup, StartupWatch, workers_after_leader_ready
+from harness.checks.restart import Seen, Startup, workers_after_leader_ready
+from harness.scenarios.restart import StartupWatch
 
 SECOND = 1_700_000_100.0  # a whole second: every time below falls within it or the next
 
