@@ -35,8 +35,12 @@ def test_another_project():
 """
 
 
+# The fresh venv sees only what it installed: no PYTHONPATH from the calling environment.
+CLEAN = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+
 def pip(venv: Path, *args: str, timeout: float = INSTALL_TIMEOUT) -> None:
-    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    env = {**CLEAN, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     proc = subprocess.run(
         [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", *args],
         capture_output=True,
@@ -48,7 +52,9 @@ def pip(venv: Path, *args: str, timeout: float = INSTALL_TIMEOUT) -> None:
 
 
 def python(venv: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(venv / "bin" / "python"), *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [str(venv / "bin" / "python"), *args], cwd=cwd, capture_output=True, text=True, timeout=120, env=CLEAN
+    )
 
 
 @pytest.fixture(scope="module")
