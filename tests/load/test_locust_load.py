@@ -131,8 +131,7 @@ def test_cli_exit_code_follows_the_failure_rate(tmp_path: Path, max_failure_rate
 
 
 def test_cli_options_show_their_defaults(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit):
-        main(["load", "--help"])
+    assert main(["load", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
     for default in ("--retries RETRIES retries", "(default: 2)", "(default: 0.0)", "(default: 120)"):
         assert default in text
