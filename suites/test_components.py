@@ -73,5 +73,5 @@ def test_prometheus_returns_a_scraped_series(kube: Clients, stack: StackFigures)
     requires(stack, "prometheus")
     with scratch_namespace(kube.core, "prom") as ns:
         components.create(kube, builders.metric_exporter("exporter", "llmc_probe_value", 42), ns)
-        series = components.series_scraped(kube, f'llmc_probe_value{{namespace="{ns}"}}', timeout=90)
+        series = components.series_scraped(kube, f'llmc_probe_value{{namespace="{ns}"}}', timeout=90, namespace=ns)
         assert series[0]["value"][1] == "42", series

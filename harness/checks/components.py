@@ -220,8 +220,9 @@ def _scaling_evidence(kube: Clients, namespace: str) -> str:
 # --- Prometheus -----------------------------------------------------------------------------------------
 
 
-def series_scraped(kube: Clients, promql: str, timeout: float = 60) -> list[dict[str, Any]]:
-    """Prometheus returns at least one series for `promql` (from a pod it scraped) within `timeout`."""
+def series_scraped(kube: Clients, promql: str, timeout: float = 60, namespace: str = "") -> list[dict[str, Any]]:
+    """Prometheus returns at least one series for `promql` (from a pod it scraped) within `timeout`;
+    on failure, says whether Prometheus scrapes any pod of `namespace` at all."""
     result: list[dict[str, Any]] = []
 
     def found() -> tuple[bool, str]:
@@ -237,7 +238,9 @@ def series_scraped(kube: Clients, promql: str, timeout: float = 60) -> list[dict
     except WaitTimeout as e:
         targets = prometheus.api(kube, "api/v1/targets", state="active")["data"]["activeTargets"]
         seen = [f"{t['labels'].get('pod')} {t['health']} {t.get('lastError', '')}" for t in targets]
-        raise CheckFailed(f"{e}; active scrape targets: {seen}") from None
+        ours = [t for t in targets if namespace and t["labels"].get("namespace") == namespace]
+        why = f"; no active scrape target in namespace {namespace}" if namespace and not ours else ""
+        raise CheckFailed(f"{e}{why}; active scrape targets: {seen}") from None
     return result
 
 

@@ -47,8 +47,8 @@ def test_scale_check_fails_when_the_metric_never_crosses_the_threshold(kube: Cli
 def test_scrape_check_fails_for_a_pod_that_does_not_ask_to_be_scraped(kube: Clients, stack: StackFigures) -> None:
     with scratch_namespace(kube.core, "prom-neg") as ns:
         components.create(kube, builders.metric_exporter("exporter", "llmc_probe_value", 42, scrape=False), ns)
-        with pytest.raises(CheckFailed, match="active scrape targets"):
-            components.series_scraped(kube, f'llmc_probe_value{{namespace="{ns}"}}', timeout=20)
+        with pytest.raises(CheckFailed, match=rf"no active scrape target in namespace {ns}; active scrape targets"):
+            components.series_scraped(kube, f'llmc_probe_value{{namespace="{ns}"}}', timeout=20, namespace=ns)
 
 
 def test_pinned_versions_check_fails_when_the_pins_move_on(
