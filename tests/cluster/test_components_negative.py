@@ -56,7 +56,7 @@ def test_pinned_versions_check_fails_when_the_pins_move_on(
 ) -> None:
     """The suite's comparison with LWS pinned at another version than the cluster runs."""
     expected = pinned_controllers(stack, testbed.supply.mode, repinned="lws")
-    with pytest.raises(CheckFailed, match=r"lws-system/\S+ \(lws\) runs \[.*\], pinned \[.*:v0\.0\.0-repinned\]"):
+    with pytest.raises(CheckFailed, match=r"lws-system/\S+ \(lws\) runs \['.*'\], pinned \['.*:v0\.0\.0-repinned'\]"):
         components.controllers_run_pinned_images(kube, expected)
 
 

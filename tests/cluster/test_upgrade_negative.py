@@ -44,7 +44,6 @@ def test_drain_check_fails_without_pre_stop(
     """The suite's drain with no preStop on leaders or workers and the default 30 s grace period: the
     leader stops while still an endpoint, its workers leave at once and break its ring."""
     svc = drained_groups(kube, testbed, namespace, pre_stop=False)
-    count = inference.replicas(kube, svc)
     node = lightest_node(kube, svc)
     out = tmp_path_factory.mktemp("no-pre-stop-drain")
     spec = load_spec(testbed, duration=90, users=DRAIN_USERS, request_timeout=DRAIN_REQUEST_TIMEOUT)
@@ -53,8 +52,9 @@ def test_drain_check_fails_without_pre_stop(
         with drain.cordoned(kube.core, node):
             load.mark(f"drain {node}")
             drain.drain(kube.core, namespace, node, timeout=120)
-            inference.wait_whole(kube, svc, count, timeout=180)
-        load.stop()
+        # Not waiting for the groups to be whole again, as the suite does: without preStops a drained
+        # group was seen not to re-form its ring within 180 s; the verdict is the load's, to its end.
+        load.wait(timeout=spec.duration + 60)
     with pytest.raises(CheckFailed, match=rf"drain of {node}: [1-9]\d* of \d+ requests failed"):
         upgrade.no_request_lost(load.result(), out, f"drain of {node}")
 
