@@ -111,41 +111,39 @@ def parser() -> tuple[Parser, Subcommands]:
         "exits 1 when more requests failed than --max-failure-rate allows (or none were made).",
     )
     load.add_argument("--target", required=True, metavar="URL", help="server base URL, e.g. http://127.0.0.1:30080")
-    load.add_argument("--users", type=int, default=4, help="concurrent users (default: %(default)s)")
-    load.add_argument("--spawn-rate", type=float, default=4, help="users started per second (default: %(default)s)")
+    load.add_argument("--users", type=int, default=4, help="concurrent users")
+    load.add_argument("--spawn-rate", type=float, default=4, help="users started per second")
     load.add_argument(
         "--duration",
         type=float,
         default=30,
         metavar="SECONDS",
-        help="send new requests for this long; open ones run to their end (default: %(default)s)",
+        help="send new requests for this long; open ones run to their end",
     )
-    load.add_argument(
-        "--max-requests", type=int, default=0, help="stop after this many requests, 0: no limit (default: %(default)s)"
-    )
+    load.add_argument("--max-requests", type=int, default=0, help="stop after this many requests, 0: no limit")
     load.add_argument("--model", help="model to request (default: the first one the target's GET /v1/models lists)")
-    load.add_argument("--max-tokens", type=int, default=32, help="tokens per completion (default: %(default)s)")
-    load.add_argument("--prompt-words", type=int, default=16, help="words in each prompt (default: %(default)s)")
+    load.add_argument("--max-tokens", type=int, default=32, help="tokens per completion")
+    load.add_argument("--prompt-words", type=int, default=16, help="words in each prompt")
     load.add_argument(
         "--request-timeout",
         type=float,
         default=120,
         metavar="SECONDS",
-        help="longest silence before a request fails; retries fit in it too (default: %(default)s)",
+        help="longest silence before a request fails; retries fit in it too",
     )
     load.add_argument(
         "--retries",
         type=int,
         default=2,
         help="retries of an attempt the server never answered (refused, closed, connect timeout), as the OpenAI "
-        "SDK does; never of an HTTP error or a started stream (default: %(default)s)",
+        "SDK does; never of an HTTP error or a started stream",
     )
     load.add_argument(
         "--max-failure-rate",
         type=float,
         default=0.0,
         metavar="FRACTION",
-        help="exit 1 when a larger fraction of requests failed; 0: any failure fails (default: %(default)s)",
+        help="exit 1 when a larger fraction of requests failed; 0: any failure fails",
     )
     load.add_argument(
         "--out", required=True, metavar="DIR", help="where results.json, requests.jsonl and Locust's CSVs go"
