@@ -116,7 +116,7 @@ def test_rolling_update_replaces_whole_groups_within_bounds_and_keeps_serving(
     record.figure("failed_requests", result.failed, "requests")
     record.figure(
         "most_groups_unavailable",
-        max(n for _, n in timeline.unavailable(count)),
+        upgrade.most_unavailable(timeline, count),
         "groups",
         f"allowed {max_unavailable}",
     )
@@ -150,7 +150,7 @@ def test_group_aware_drain_breaks_one_group_at_a_time(
     record_groups(record, timeline, count)
     record.figure("failed_requests", result.failed, "requests")
     record_losses(record, out)
-    record.figure("most_groups_unavailable", max(n for _, n in timeline.unavailable(count)), "groups", "allowed 1")
+    record.figure("most_groups_unavailable", upgrade.most_unavailable(timeline, count), "groups", "allowed 1")
     record.evidence(f"{node} hosted members of groups {order}; drained one group at a time")
     upgrade.groups_broken_at_most(timeline, 1, count, f"group-aware drain of {node}")
 
@@ -168,7 +168,7 @@ def test_pod_level_budget_lets_a_plain_drain_break_several_groups(
         drain.drain(kube.core, namespace, node, timeout=120)
         inference.wait_whole(kube, svc, count, timeout=180)
     record_groups(record, timeline, count)
-    worst = max(n for _, n in timeline.unavailable(count))
+    worst = upgrade.most_unavailable(timeline, count)
     record.figure(
         "most_groups_unavailable", worst, "groups", f"budget maxUnavailable {budget['spec']['maxUnavailable']} pods"
     )

@@ -52,6 +52,11 @@ def _at(timeline: GroupTimeline, at: float) -> str:
     return f"t={at - timeline.samples[0].at:.1f}s"
 
 
+def most_unavailable(timeline: GroupTimeline, replicas: int) -> int:
+    """The most groups short of `replicas` at once over the timeline (0 without samples)."""
+    return max((n for _, n in timeline.unavailable(replicas)), default=0)
+
+
 def groups_broken_at_most(timeline: GroupTimeline, allowed: int, replicas: int, what: str) -> int:
     """At no sample were the whole groups more than `allowed` short of `replicas`; returns the most
     seen at once."""
@@ -116,7 +121,7 @@ def pod_budget_gap(timeline: GroupTimeline, replicas: int, what: str) -> tuple[i
     try:
         worst = groups_broken_at_most(timeline, 1, replicas, what)
     except CheckFailed as e:
-        return max(n for _, n in timeline.unavailable(replicas)), str(e)
+        return most_unavailable(timeline, replicas), str(e)
     raise CheckFailed(
         f"{what}: at most {worst} of {replicas} groups unavailable at once: the pod-level budget kept the groups "
         "whole, no gap shown"
