@@ -21,12 +21,13 @@ from kubernetes import client
 
 from harness import versions
 from harness.kube.client import Clients
+from harness.kube.objects import Object
 from harness.kube.waits import WaitTimeout, wait_until
 from harness.report.record import NOT_APPLICABLE
 from harness.spec import Testbed
 from harness.stack.component import diagnostics
 from harness.stack.install import apply
-from harness.stack.render import Object, parse
+from harness.stack.render import parse
 from harness.supply import gobuild, rootfs
 from harness.supply.images import DockerImage, build_image, package_sources
 from harness.supply.source import recipes

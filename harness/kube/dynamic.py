@@ -10,8 +10,7 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
 
 from harness.kube.client import Clients
-
-Object = dict[str, Any]
+from harness.kube.objects import Object
 
 
 def create(kube: Clients, obj: Object, namespace: str | None = None) -> Any:

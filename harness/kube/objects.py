@@ -1,4 +1,5 @@
-"""Small builders for the objects suites create (instead of copy-pasted YAML with string edits)."""
+"""The one type of a Kubernetes object as the harness builds and reads it (a dict, as in YAML), and small
+builders for the objects suites create (instead of copy-pasted YAML with string edits)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from harness import versions
 
+Object = dict[str, Any]
 HOSTNAME_LABEL = "kubernetes.io/hostname"
 
 

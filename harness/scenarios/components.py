@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 
+from harness.kube.objects import Object
 from harness.stack import StackFigures, builders
 from harness.stack import components as stack_components
 from harness.stack.controllers import Controller, expected_controllers
-from harness.stack.render import Object
 from harness.supply import Mode
 
 

@@ -24,8 +24,9 @@ from harness.checks.restart import GROUP_INDEX_LABEL, Seen, Startup, group_membe
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
 from harness.kube.node_faults import StoppedNode, out_of_service
+from harness.kube.objects import Object
 from harness.spec.model import PortMapping
-from harness.workloads.manifests import LWS_NAME_LABEL, Engine, Object, leader_service, lws_leaders, mock_vllm_lws
+from harness.workloads.manifests import LWS_NAME_LABEL, Engine, leader_service, lws_leaders, mock_vllm_lws
 from harness.workloads.queues import create
 from harness.workloads.readiness import ready_when_listening
 

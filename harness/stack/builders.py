@@ -3,12 +3,10 @@ and the tiny workloads the component checks drive them with."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from harness import versions
+from harness.kube.objects import Object
 from harness.stack import keda, kueue, lws, prometheus
 
-Object = dict[str, Any]
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 METRICS_PORT = 8080
 TINY = {"requests": {"cpu": "10m", "memory": "16Mi"}}

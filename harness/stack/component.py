@@ -18,9 +18,9 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
 
 from harness.kube.client import Clients
+from harness.kube.objects import Object
 from harness.kube.pods import describe
 from harness.kube.waits import WaitTimeout, wait_until
-from harness.stack.render import Object
 from harness.supply import Mode
 
 # How the API server reports a webhook it could not reach (service not ready, TLS not yet valid, ...).

@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 
 from harness import versions
+from harness.kube.objects import Object
 from harness.stack.component import Component
 from harness.stack.images import module_tree
-from harness.stack.render import ImagePin, KustomizeSource, Object, fetch, render
+from harness.stack.render import ImagePin, KustomizeSource, fetch, render
 from harness.supply import Mode
 
 API = "keda.sh/v1alpha1"

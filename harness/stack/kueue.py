@@ -15,9 +15,10 @@ from functools import partial
 import yaml
 
 from harness import versions
+from harness.kube.objects import Object
 from harness.stack.component import Component
 from harness.stack.images import module_tree
-from harness.stack.render import ImagePin, KustomizeSource, Object, fetch, render
+from harness.stack.render import ImagePin, KustomizeSource, fetch, render
 from harness.supply import Mode
 from harness.supply.cache import digest
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from harness import versions
+from harness.kube.objects import Object
 from harness.stack.component import Component
 from harness.stack.images import module_tree
-from harness.stack.render import ImagePin, KustomizeSource, Object, fetch, render
+from harness.stack.render import ImagePin, KustomizeSource, fetch, render
 from harness.supply import Mode
 
 API = "leaderworkerset.x-k8s.io/v1"

@@ -13,8 +13,9 @@ from typing import Any
 
 from harness import versions
 from harness.kube.client import Clients
+from harness.kube.objects import Object
 from harness.stack.component import Component
-from harness.stack.render import Object, parse
+from harness.stack.render import parse
 from harness.supply import Mode
 
 NAMESPACE = "monitoring"

@@ -4,14 +4,12 @@ a mock vLLM LeaderWorkerSet (rack affinity, Kueue's topology request, pinning)."
 from __future__ import annotations
 
 import copy
-from typing import Any
 
-from harness.kube.objects import HOSTNAME_LABEL
+from harness.kube.objects import HOSTNAME_LABEL, Object
 from harness.spec import RACK_LABEL, ZONE_LABEL
 from harness.stack import kueue
 from harness.stack.builders import QUEUE_LABEL
 
-Object = dict[str, Any]
 REQUIRED_TOPOLOGY = "kueue.x-k8s.io/podset-required-topology"
 GROUP_KEY_LABEL = "leaderworkerset.sigs.k8s.io/group-key"
 LEVELS = (ZONE_LABEL, RACK_LABEL, HOSTNAME_LABEL)

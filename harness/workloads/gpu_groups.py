@@ -4,13 +4,12 @@ count alone decides how many members (and groups) fit: the setup of the gang che
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from harness.dra.claims import Claim
+from harness.kube.objects import Object
 from harness.spec import Testbed
 from harness.workloads.manifests import Engine, mock_vllm_lws
 
-Object = dict[str, Any]
 NODE_GPUS = "node-gpus"  # the ResourceClaimTemplate every member names
 
 

@@ -17,6 +17,7 @@ from kubernetes import client
 from harness.kube import drain
 from harness.kube.client import Clients
 from harness.kube.dynamic import create
+from harness.kube.objects import Object
 from harness.kube.waits import wait_until
 from harness.stack import builders, keda
 from harness.workloads import groups
@@ -31,7 +32,6 @@ from harness.workloads.manifests import (
     mock_vllm_lws,
 )
 
-Object = dict[str, Any]
 WAITING = "vllm:num_requests_waiting"
 GATEWAY_HELD = "llmc:gateway_requests_held"
 

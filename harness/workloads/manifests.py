@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any
 
+from harness.kube.objects import Object
 from harness.workloads.images import mock_vllm_image
 
-Object = dict[str, Any]
 PORT = 8000
 LWS_API = "leaderworkerset.x-k8s.io/v1"
 LWS_NAME_LABEL = "leaderworkerset.sigs.k8s.io/name"

@@ -5,13 +5,12 @@ WorkloadPriorityClasses, and the labels that put a LeaderWorkerSet in a queue.""
 from __future__ import annotations
 
 import copy
-from typing import Any
 
 from harness.kube.dynamic import cluster_objects, create
+from harness.kube.objects import Object
 from harness.stack import kueue
 from harness.stack.builders import QUEUE_LABEL, local_queue, resource_flavor
 
-Object = dict[str, Any]
 PRIORITY_LABEL = "kueue.x-k8s.io/priority-class"
 
 __all__ = [

@@ -8,11 +8,9 @@ be up before its workers start."""
 from __future__ import annotations
 
 import copy
-from typing import Any
 
+from harness.kube.objects import Object
 from harness.workloads.manifests import PORT
-
-Object = dict[str, Any]
 
 
 def ready_when_listening(lws: Object, warm_up_seconds: int) -> Object:
