@@ -30,6 +30,7 @@ from harness.checks.gang import (
 )
 from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
+from harness.kube.labels import LWS_API
 from harness.report.record import CheckRecord
 from harness.scenarios import gang as scenarios
 from harness.scenarios.gang import HOLD, WAIT_FOR_PODS_READY, WHOLE, Quota
@@ -89,7 +90,7 @@ def test_two_competing_groups_one_runs_whole_the_other_waits_whole(
     # The waiting group gets the GPUs once the running one is gone, still whole.
     released = time.time()
     record.event(f"{running} deleted", released)
-    group, version = "leaderworkerset.x-k8s.io", "v1"
+    group, version = LWS_API.split("/")
     client.CustomObjectsApi(kube.api).delete_namespaced_custom_object(
         group, version, namespace, "leaderworkersets", running.removesuffix("-0")
     )

@@ -20,14 +20,22 @@ from kubernetes.client.exceptions import ApiException
 from harness.checks import CheckFailed
 from harness.kube.client import Clients
 from harness.kube.dynamic import create
+from harness.kube.labels import (
+    KEDA_API,
+    KUEUE_API,
+    LWS_API,
+    LWS_GROUP_INDEX_LABEL,
+    LWS_NAME_LABEL,
+    LWS_WORKER_INDEX_LABEL,
+)
 from harness.kube.namespaces import scratch_namespace
 from harness.kube.pods import describe, run_in, wait_ready
 from harness.kube.waits import WaitTimeout, wait_until
-from harness.stack import builders, keda, kueue, lws, prometheus
+from harness.stack import builders, prometheus
 from harness.stack.component import diagnostics
 from harness.stack.controllers import Controller
 
-LWS_LABELS = tuple(f"leaderworkerset.sigs.k8s.io/{k}" for k in ("name", "group-index", "worker-index"))
+LWS_LABELS = (LWS_NAME_LABEL, LWS_GROUP_INDEX_LABEL, LWS_WORKER_INDEX_LABEL)
 
 
 # --- LeaderWorkerSet --------------------------------------------------------------------------------
@@ -38,7 +46,7 @@ def lws_groups_formed(kube: Clients, namespace: str, name: str, groups: int, siz
     (workers), each with the LWS name/group/worker labels and `LWS_*` env, all Running."""
     selector = f"{LWS_LABELS[0]}={name}"
 
-    group, version = lws.API.split("/")
+    group, version = LWS_API.split("/")
 
     def settled() -> tuple[bool, str]:
         # The controller's own verdict (every group ready), then the pods: a wrong shape is then
@@ -101,7 +109,7 @@ def check_lws_shape(namespace: str, name: str, groups: int, size: int, pods: dic
 
 
 def _workload_of(kube: Clients, namespace: str, job: str) -> dict[str, Any] | None:
-    group, version = kueue.API.split("/")
+    group, version = KUEUE_API.split("/")
     items: Any = client.CustomObjectsApi(kube.api).list_namespaced_custom_object(group, version, namespace, "workloads")
     for wl in items["items"]:
         if any(ref.get("name") == job for ref in wl["metadata"].get("ownerReferences", [])):
@@ -199,7 +207,7 @@ def scaled_to(kube: Clients, namespace: str, deployment: str, replicas: int, tim
 
 def _scaling_evidence(kube: Clients, namespace: str) -> str:
     lines = []
-    group, version = keda.API.split("/")
+    group, version = KEDA_API.split("/")
     try:
         objs: Any = client.CustomObjectsApi(kube.api).list_namespaced_custom_object(
             group, version, namespace, "scaledobjects"
@@ -254,7 +262,7 @@ def kueue_queue(kube: Clients, cpu: str) -> Iterator[tuple[str, str]]:
     suffix = secrets.token_hex(3)
     flavor, cq = f"llmc-flavor-{suffix}", f"llmc-cq-{suffix}"
     custom = client.CustomObjectsApi(kube.api)
-    group, version = kueue.API.split("/")
+    group, version = KUEUE_API.split("/")
     create(kube, builders.resource_flavor(flavor))
     create(kube, builders.cluster_queue(cq, flavor, cpu))
     try:
@@ -338,7 +346,7 @@ def controllers_run_pinned_images(kube: Clients, expected: list[Controller]) -> 
 def workloads_admitted(kube: Clients, namespace: str, count: int, timeout: float = 90) -> float:
     """Kueue made and admitted `count` Workloads in the namespace (one per LWS group when an LWS
     carries a queue-name label: the LeaderWorkerSet integration at work)."""
-    group, version = kueue.API.split("/")
+    group, version = KUEUE_API.split("/")
 
     def admitted() -> tuple[bool, str]:
         items: Any = client.CustomObjectsApi(kube.api).list_namespaced_custom_object(

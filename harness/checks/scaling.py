@@ -19,8 +19,9 @@ from kubernetes.client.exceptions import ApiException
 
 from harness.checks import CheckFailed
 from harness.kube.client import Clients
+from harness.kube.labels import KEDA_API
 from harness.kube.waits import WaitTimeout, wait_until
-from harness.stack import keda, prometheus
+from harness.stack import prometheus
 from harness.workloads import buffer, groups, inference
 from harness.workloads.groups import GroupTimeline, check_sampled
 from harness.workloads.inference import Service
@@ -39,7 +40,7 @@ def _evidence(kube: Clients, svc: Service) -> str:
         lines.append(f"{inference.WAITING} now: {[s['value'][1] for s in waiting] or 'no series'}")
     except Exception as e:  # evidence is best effort; the failure itself is already known
         lines.append(f"(Prometheus not readable: {e})")
-    group, version = keda.API.split("/")
+    group, version = KEDA_API.split("/")
     try:
         objs: Any = client.CustomObjectsApi(kube.api).list_namespaced_custom_object(
             group, version, svc.namespace, "scaledobjects"

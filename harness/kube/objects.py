@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from harness import versions
+from harness.kube.labels import HOSTNAME_LABEL
 
 Object = dict[str, Any]
-HOSTNAME_LABEL = "kubernetes.io/hostname"
 
 
 def busybox_image() -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from harness.kube.labels import KUEUE_QUEUE_LABEL
 from harness.kube.objects import Object
 from harness.stack import StackFigures, builders
 from harness.stack import components as stack_components
@@ -37,5 +38,5 @@ def lws_groups(name: str, groups: int, size: int, queue: str | None = None) -> O
     admission control leaves the label out)."""
     lws = builders.leader_worker_set(name, groups=groups, size=size)
     if queue is not None:
-        lws["metadata"]["labels"] = {builders.QUEUE_LABEL: queue}
+        lws["metadata"]["labels"] = {KUEUE_QUEUE_LABEL: queue}
     return lws

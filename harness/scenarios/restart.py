@@ -20,13 +20,14 @@ from typing import Any
 from kubernetes import utils, watch
 
 from harness.checks import CheckFailed
-from harness.checks.restart import GROUP_INDEX_LABEL, Seen, Startup, group_members, wait_group_formed
+from harness.checks.restart import Seen, Startup, group_members, wait_group_formed
 from harness.kube.client import Clients
+from harness.kube.labels import LWS_GROUP_INDEX_LABEL, LWS_NAME_LABEL
 from harness.kube.namespaces import scratch_namespace
 from harness.kube.node_faults import StoppedNode, out_of_service
 from harness.kube.objects import Object
 from harness.spec.model import PortMapping
-from harness.workloads.manifests import LWS_NAME_LABEL, Engine, leader_service, lws_leaders, mock_vllm_lws
+from harness.workloads.manifests import Engine, leader_service, lws_leaders, mock_vllm_lws
 from harness.workloads.queues import create
 from harness.workloads.readiness import ready_when_listening
 
@@ -143,7 +144,7 @@ def watch_startup(kube: Clients, namespace: str, lws: str, group: int, seconds: 
     """Watch the group's pods for at most `seconds`, in a thread; the watch is open when the block
     starts (create the LWS inside it) and stopped when it ends."""
     seen = StartupWatch(f"{lws}-{group}")
-    selector = f"{LWS_NAME_LABEL}={lws},{GROUP_INDEX_LABEL}={group}"
+    selector = f"{LWS_NAME_LABEL}={lws},{LWS_GROUP_INDEX_LABEL}={group}"
     # From the resourceVersion of a list: no event between this list and the watch is missed.
     version = kube.core.list_namespaced_pod(namespace, label_selector=selector).metadata.resource_version
     opened = threading.Event()

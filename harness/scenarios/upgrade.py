@@ -18,11 +18,12 @@ from typing import Any
 from harness.checks import NotApplicable
 from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
+from harness.kube.labels import LWS_NAME_LABEL
 from harness.kube.waits import wait_until
 from harness.load import LoadSpec
 from harness.workloads import inference
 from harness.workloads.inference import Service
-from harness.workloads.manifests import LWS_NAME_LABEL, Engine
+from harness.workloads.manifests import Engine
 
 SIZE = 2
 PRE_STOP = 5  # s: covers the readiness probe period and kube-proxy catching up

@@ -4,10 +4,17 @@ and the tiny workloads the component checks drive them with."""
 from __future__ import annotations
 
 from harness import versions
+from harness.kube.labels import (
+    KEDA_API,
+    KUEUE_API,
+    KUEUE_QUEUE_LABEL,
+    LWS_API,
+    SCRAPE_ANNOTATION,
+    SCRAPE_PORT_ANNOTATION,
+)
 from harness.kube.objects import Object
-from harness.stack import keda, kueue, lws, prometheus
+from harness.stack import prometheus
 
-QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 METRICS_PORT = 8080
 TINY = {"requests": {"cpu": "10m", "memory": "16Mi"}}
 
@@ -24,7 +31,7 @@ def leader_worker_set(name: str, groups: int, size: int) -> Object:
     """`groups` groups of `size` pods (a leader and size-1 workers), each pod sleeping."""
     template = {"spec": {"terminationGracePeriodSeconds": 1, "containers": [_sleeper()]}}
     return {
-        "apiVersion": lws.API,
+        "apiVersion": LWS_API,
         "kind": "LeaderWorkerSet",
         "metadata": {"name": name},
         "spec": {"replicas": groups, "leaderWorkerTemplate": {"size": size, "workerTemplate": template}},
@@ -32,14 +39,14 @@ def leader_worker_set(name: str, groups: int, size: int) -> Object:
 
 
 def resource_flavor(name: str) -> Object:
-    return {"apiVersion": kueue.API, "kind": "ResourceFlavor", "metadata": {"name": name}, "spec": {}}
+    return {"apiVersion": KUEUE_API, "kind": "ResourceFlavor", "metadata": {"name": name}, "spec": {}}
 
 
 def cluster_queue(name: str, flavor: str, cpu: str, memory: str = "1Gi") -> Object:
     """A ClusterQueue admitting from every namespace, with a nominal CPU/memory quota on one flavor."""
     quotas = [{"name": "cpu", "nominalQuota": cpu}, {"name": "memory", "nominalQuota": memory}]
     return {
-        "apiVersion": kueue.API,
+        "apiVersion": KUEUE_API,
         "kind": "ClusterQueue",
         "metadata": {"name": name},
         "spec": {
@@ -53,7 +60,7 @@ def cluster_queue(name: str, flavor: str, cpu: str, memory: str = "1Gi") -> Obje
 
 def local_queue(name: str, cluster_queue_name: str) -> Object:
     return {
-        "apiVersion": kueue.API,
+        "apiVersion": KUEUE_API,
         "kind": "LocalQueue",
         "metadata": {"name": name},
         "spec": {"clusterQueue": cluster_queue_name},
@@ -66,7 +73,7 @@ def queued_job(name: str, queue: str, cpu: str, parallelism: int = 1) -> Object:
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": {"name": name, "labels": {QUEUE_LABEL: queue}},
+        "metadata": {"name": name, "labels": {KUEUE_QUEUE_LABEL: queue}},
         "spec": {
             "suspend": True,
             "parallelism": parallelism,
@@ -79,7 +86,7 @@ def queued_job(name: str, queue: str, cpu: str, parallelism: int = 1) -> Object:
 def metric_exporter(name: str, metric: str, value: float, scrape: bool = True) -> Object:
     """A busybox httpd serving `/metrics` with one gauge; `set_metric` changes its value."""
     script = f'mkdir -p /www && echo "{metric} {value}" > /www/metrics && exec httpd -f -p {METRICS_PORT} -h /www'
-    annotations = {"prometheus.io/scrape": "true", "prometheus.io/port": str(METRICS_PORT)} if scrape else {}
+    annotations = {SCRAPE_ANNOTATION: "true", SCRAPE_PORT_ANNOTATION: str(METRICS_PORT)} if scrape else {}
     return {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -123,7 +130,7 @@ def scaled_object(name: str, target: str, query: str, threshold: float, min_repl
     """KEDA scales `target` on a Prometheus query, polling fast and with no scale-down window so that
     a check sees both directions in seconds rather than KEDA's default five minutes."""
     return {
-        "apiVersion": keda.API,
+        "apiVersion": KEDA_API,
         "kind": "ScaledObject",
         "metadata": {"name": name},
         "spec": {

@@ -23,15 +23,15 @@ from harness.checks import CheckFailed
 from harness.dra.claims import NUMA, Claim
 from harness.dra.install import node_inventories
 from harness.kube.client import Clients
+from harness.kube.labels import KUEUE_API, LWS_API, LWS_GROUP_INDEX_LABEL, LWS_NAME_LABEL
 from harness.kube.pods import wait_ready
 from harness.kube.waits import WaitTimeout, wait_until
 from harness.report.record import CheckRecord
 from harness.spec import RACK_LABEL, Testbed
 from harness.spec.model import PortMapping
-from harness.stack import kueue, lws
 from harness.stack.builders import cluster_queue, local_queue
 from harness.topology.claims import numa_is
-from harness.topology.placement import LWS_GROUP_LABEL, Member, groups, placement_map, record_placement
+from harness.topology.placement import Member, groups, placement_map, record_placement
 from harness.topology.workloads import (
     members_in_different_racks,
     members_prefer_other_racks,
@@ -41,7 +41,7 @@ from harness.topology.workloads import (
     topology,
     topology_flavor,
 )
-from harness.workloads.manifests import LWS_NAME_LABEL, Engine, leader_service, lws_leaders, mock_vllm_lws
+from harness.workloads.manifests import Engine, leader_service, lws_leaders, mock_vllm_lws
 from harness.workloads.observe import ring_state, stream_chat
 
 SIZE = 2
@@ -63,7 +63,7 @@ class GroupRun:
         return f"{LWS_NAME_LABEL}={self.name}"
 
     def group_selector(self, group: str) -> str:
-        return f"{self.selector},{LWS_GROUP_LABEL}={group.rsplit('-', 1)[1]}"
+        return f"{self.selector},{LWS_GROUP_INDEX_LABEL}={group.rsplit('-', 1)[1]}"
 
     @property
     def leader(self) -> str:
@@ -75,7 +75,7 @@ def racks(spec: Testbed) -> list[str]:
 
 
 def _create_lws(kube: Clients, namespace: str, obj: dict[str, Any]) -> None:
-    group, version = lws.API.split("/")
+    group, version = LWS_API.split("/")
     client.CustomObjectsApi(kube.api).create_namespaced_custom_object(
         group, version, namespace, "leaderworkersets", obj
     )
@@ -151,7 +151,7 @@ def kueue_topology(kube: Clients, namespace: str, spec: Testbed) -> Iterator[str
     if len(zones) != 1:
         raise ValueError(f"kueue_topology needs the workers in one zone, the testbed has {zones}")
     name = f"llmc-topology-{secrets.token_hex(3)}"
-    group, version = kueue.API.split("/")
+    group, version = KUEUE_API.split("/")
     cluster_objects = [
         ("topologies", topology(name)),
         ("resourceflavors", topology_flavor(name, name, zones[0])),
@@ -165,7 +165,7 @@ def kueue_topology(kube: Clients, namespace: str, spec: Testbed) -> Iterator[str
         _wait_active(api, name)
         yield name
     finally:
-        lws_group, lws_version = lws.API.split("/")
+        lws_group, lws_version = LWS_API.split("/")
         api.delete_collection_namespaced_custom_object(lws_group, lws_version, namespace, "leaderworkersets")
         _wait_no_pods(kube, namespace, "")
         for plural, obj in reversed(cluster_objects):
@@ -179,7 +179,7 @@ def kueue_topology(kube: Clients, namespace: str, spec: Testbed) -> Iterator[str
 
 
 def _wait_active(api: client.CustomObjectsApi, name: str) -> None:
-    group, version = kueue.API.split("/")
+    group, version = KUEUE_API.split("/")
 
     def active() -> tuple[bool, str]:
         cq = cast(dict[str, Any], api.get_cluster_custom_object(group, version, "clusterqueues", name))
@@ -283,7 +283,7 @@ def _point_service(kube: Clients, namespace: str, run: GroupRun, port: PortMappi
 
 def remove_group(kube: Clients, namespace: str, run: GroupRun) -> None:
     """Delete the LWS and wait until its pods and their claims are gone (their devices are free)."""
-    group, version = lws.API.split("/")
+    group, version = LWS_API.split("/")
     _custom(kube).delete_namespaced_custom_object(group, version, namespace, "leaderworkersets", run.name)
     _wait_no_pods(kube, namespace, run.selector)
 

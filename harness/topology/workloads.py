@@ -5,20 +5,23 @@ from __future__ import annotations
 
 import copy
 
-from harness.kube.objects import HOSTNAME_LABEL, Object
+from harness.kube.labels import (
+    HOSTNAME_LABEL,
+    KUEUE_API,
+    KUEUE_QUEUE_LABEL,
+    KUEUE_REQUIRED_TOPOLOGY,
+    LWS_GROUP_KEY_LABEL,
+)
+from harness.kube.objects import Object
 from harness.spec import RACK_LABEL, ZONE_LABEL
-from harness.stack import kueue
-from harness.stack.builders import QUEUE_LABEL
 
-REQUIRED_TOPOLOGY = "kueue.x-k8s.io/podset-required-topology"
-GROUP_KEY_LABEL = "leaderworkerset.sigs.k8s.io/group-key"
 LEVELS = (ZONE_LABEL, RACK_LABEL, HOSTNAME_LABEL)
 
 
 def topology(name: str) -> Object:
     """Zone → rack → node: the levels Kueue's topology-aware scheduling places pods on."""
     return {
-        "apiVersion": kueue.API,
+        "apiVersion": KUEUE_API,
         "kind": "Topology",
         "metadata": {"name": name},
         "spec": {"levels": [{"nodeLabel": label} for label in LEVELS]},
@@ -28,7 +31,7 @@ def topology(name: str) -> Object:
 def topology_flavor(name: str, topology_name: str, zone: str) -> Object:
     """A ResourceFlavor over the zone's nodes (the control plane has no zone label) with a topology."""
     return {
-        "apiVersion": kueue.API,
+        "apiVersion": KUEUE_API,
         "kind": "ResourceFlavor",
         "metadata": {"name": name},
         "spec": {"nodeLabels": {ZONE_LABEL: zone}, "topologyName": topology_name},
@@ -50,10 +53,10 @@ def single_template(lws: Object) -> Object:
 def queued(lws: Object, queue: str, required_level: str | None) -> Object:
     """Admitted through Kueue's `queue`; with `required_level`, every group within one domain of it."""
     lws = copy.deepcopy(lws)
-    lws["metadata"].setdefault("labels", {})[QUEUE_LABEL] = queue
+    lws["metadata"].setdefault("labels", {})[KUEUE_QUEUE_LABEL] = queue
     if required_level:
         for t in _templates(lws):
-            t.setdefault("metadata", {}).setdefault("annotations", {})[REQUIRED_TOPOLOGY] = required_level
+            t.setdefault("metadata", {}).setdefault("annotations", {})[KUEUE_REQUIRED_TOPOLOGY] = required_level
     return lws
 
 
@@ -66,7 +69,7 @@ def members_prefer_other_racks(lws: Object) -> Object:
         "podAffinityTerm": {
             "topologyKey": RACK_LABEL,
             "labelSelector": {"matchLabels": {"app": lws["metadata"]["name"]}},
-            "matchLabelKeys": [GROUP_KEY_LABEL],
+            "matchLabelKeys": [LWS_GROUP_KEY_LABEL],
         },
     }
     for t in _templates(lws):
@@ -82,7 +85,7 @@ def members_in_different_racks(lws: Object) -> Object:
     term = {
         "topologyKey": RACK_LABEL,
         "labelSelector": {"matchLabels": {"app": lws["metadata"]["name"]}},
-        "matchLabelKeys": [GROUP_KEY_LABEL],
+        "matchLabelKeys": [LWS_GROUP_KEY_LABEL],
     }
     for t in _templates(lws):
         t["spec"].setdefault("affinity", {})["podAntiAffinity"] = {

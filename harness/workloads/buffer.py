@@ -15,6 +15,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from harness.kube.client import Clients
+from harness.kube.labels import HOSTNAME_LABEL
 from harness.kube.pods import wait_ready
 from harness.stack.builders import busybox
 
@@ -84,7 +85,7 @@ def fill(kube: Clients, namespace: str, nodes: list[str], priority_class: str, l
                 "spec": {
                     "priorityClassName": priority_class,
                     "terminationGracePeriodSeconds": 0,
-                    "nodeSelector": {"kubernetes.io/hostname": node},
+                    "nodeSelector": {HOSTNAME_LABEL: node},
                     "containers": [
                         {
                             "name": "hold",

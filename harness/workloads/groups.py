@@ -23,13 +23,9 @@ from kubernetes import client
 
 from harness.checks import CheckFailed
 from harness.kube.client import Clients
+from harness.kube.labels import LWS_API, LWS_GROUP_INDEX_LABEL, LWS_NAME_LABEL, LWS_REVISION_LABEL, SERVICE_NAME_LABEL
 from harness.kube.pods import is_ready
 from harness.kube.waits import is_transient
-from harness.workloads.manifests import LWS_API, LWS_NAME_LABEL
-
-GROUP_INDEX_LABEL = "leaderworkerset.sigs.k8s.io/group-index"
-GROUP_KEY_LABEL = "leaderworkerset.sigs.k8s.io/group-key"  # a hash unique to one group
-REVISION_LABEL = "leaderworkerset.sigs.k8s.io/template-revision-hash"  # LWS v0.9.0's RevisionKey
 
 
 @dataclass(frozen=True)
@@ -161,7 +157,7 @@ def sample(kube: Clients, namespace: str, lws: str, service: str) -> Sample:
     replicas = int(obj.get("spec", {}).get("replicas", 0))
     pods = kube.core.list_namespaced_pod(namespace, label_selector=f"{LWS_NAME_LABEL}={lws}").items
     slices = client.DiscoveryV1Api(kube.api).list_namespaced_endpoint_slice(
-        namespace, label_selector=f"kubernetes.io/service-name={service}"
+        namespace, label_selector=f"{SERVICE_NAME_LABEL}={service}"
     )
     serving = {
         e.target_ref.name
@@ -172,14 +168,14 @@ def sample(kube: Clients, namespace: str, lws: str, service: str) -> Sample:
     members: dict[int, list[Member]] = defaultdict(list)
     for p in pods:
         labels = p.metadata.labels or {}
-        if GROUP_INDEX_LABEL not in labels or p.metadata.deletion_timestamp is not None:
+        if LWS_GROUP_INDEX_LABEL not in labels or p.metadata.deletion_timestamp is not None:
             continue
         running = p.status.phase == "Running" and all(
             c.state is not None and c.state.running is not None for c in p.status.container_statuses or []
         )
         ready = running and is_ready(p)
-        members[int(labels[GROUP_INDEX_LABEL])].append(
-            Member(p.metadata.name, p.spec.node_name or "", running, ready, labels.get(REVISION_LABEL, ""))
+        members[int(labels[LWS_GROUP_INDEX_LABEL])].append(
+            Member(p.metadata.name, p.spec.node_name or "", running, ready, labels.get(LWS_REVISION_LABEL, ""))
         )
     groups = {
         i: Group(i, tuple(sorted(ms, key=lambda m: (len(m.pod), m.pod))), any(m.pod in serving for m in ms))

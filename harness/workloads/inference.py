@@ -17,20 +17,22 @@ from kubernetes import client
 from harness.kube import drain
 from harness.kube.client import Clients
 from harness.kube.dynamic import create
+from harness.kube.labels import (
+    HOSTNAME_LABEL,
+    KEDA_API,
+    LWS_API,
+    LWS_GROUP_INDEX_LABEL,
+    LWS_GROUP_KEY_LABEL,
+    LWS_NAME_LABEL,
+    SCRAPE_ANNOTATION,
+    SCRAPE_PORT_ANNOTATION,
+)
 from harness.kube.objects import Object
 from harness.kube.waits import wait_until
-from harness.stack import builders, keda
+from harness.stack import builders
 from harness.workloads import groups
 from harness.workloads.images import mock_vllm_image
-from harness.workloads.manifests import (
-    LWS_API,
-    LWS_NAME_LABEL,
-    PORT,
-    Engine,
-    leader_service,
-    lws_leaders,
-    mock_vllm_lws,
-)
+from harness.workloads.manifests import PORT, Engine, leader_service, lws_leaders, mock_vllm_lws
 
 WAITING = "vllm:num_requests_waiting"
 GATEWAY_HELD = "llmc:gateway_requests_held"
@@ -66,26 +68,24 @@ def inference_lws(
     lws = mock_vllm_lws(name, size=size, replicas=replicas, engine=engine)
     template = lws["spec"]["leaderWorkerTemplate"]
     for key in ("leaderTemplate", "workerTemplate"):
-        template[key]["metadata"]["annotations"] = {"prometheus.io/scrape": "true", "prometheus.io/port": str(PORT)}
-    group_key = {"labelSelector": {"matchLabels": {LWS_NAME_LABEL: name}}, "topologyKey": "kubernetes.io/hostname"}
+        template[key]["metadata"]["annotations"] = {SCRAPE_ANNOTATION: "true", SCRAPE_PORT_ANNOTATION: str(PORT)}
+    group_key = {"labelSelector": {"matchLabels": {LWS_NAME_LABEL: name}}, "topologyKey": HOSTNAME_LABEL}
     affinity: Object = {}
     if spread_members:
         affinity["podAntiAffinity"] = {
-            "requiredDuringSchedulingIgnoredDuringExecution": [
-                {**group_key, "matchLabelKeys": [groups.GROUP_KEY_LABEL]}
-            ]
+            "requiredDuringSchedulingIgnoredDuringExecution": [{**group_key, "matchLabelKeys": [LWS_GROUP_KEY_LABEL]}]
         }
     if node_per_group:
         # Hard: no node hosts two groups. Soft: a group's members share a node, so a replacement is never
         # held to the node its terminating predecessor still occupies (a hard co-location would be).
         affinity["podAntiAffinity"] = {
             "requiredDuringSchedulingIgnoredDuringExecution": [
-                {**group_key, "mismatchLabelKeys": [groups.GROUP_KEY_LABEL]}
+                {**group_key, "mismatchLabelKeys": [LWS_GROUP_KEY_LABEL]}
             ]
         }
         affinity["podAffinity"] = {
             "preferredDuringSchedulingIgnoredDuringExecution": [
-                {"weight": 100, "podAffinityTerm": {**group_key, "matchLabelKeys": [groups.GROUP_KEY_LABEL]}}
+                {"weight": 100, "podAffinityTerm": {**group_key, "matchLabelKeys": [LWS_GROUP_KEY_LABEL]}}
             ]
         }
     if affinity:
@@ -141,7 +141,7 @@ def gateway(name: str, upstream: str, node_port: int, hold_seconds: float) -> li
         "readinessProbe": {"httpGet": {"path": "/health", "port": PORT}, "periodSeconds": 1},
         "resources": {"requests": {"cpu": "50m", "memory": "48Mi"}},
     }
-    annotations = {"prometheus.io/scrape": "true", "prometheus.io/port": str(PORT)}
+    annotations = {SCRAPE_ANNOTATION: "true", SCRAPE_PORT_ANNOTATION: str(PORT)}
     deployment: Object = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -168,7 +168,7 @@ def scaled_object(svc: Service, threshold: float, min_groups: int, max_groups: i
 
 
 def patch_scaled_object(kube: Clients, svc: Service, patch: Object) -> None:
-    group, version = keda.API.split("/")
+    group, version = KEDA_API.split("/")
     client.CustomObjectsApi(kube.api).patch_namespaced_custom_object(
         group, version, svc.namespace, "scaledobjects", svc.lws, patch
     )
@@ -241,7 +241,7 @@ def drain_group_by_group(kube: Clients, svc: Service, node: str, count: int, tim
     for index in order:
         members = {
             p.metadata.name: p.metadata.uid
-            for p in drain.pods_on(kube.core, svc.namespace, node, f"{groups.GROUP_INDEX_LABEL}={index}")
+            for p in drain.pods_on(kube.core, svc.namespace, node, f"{LWS_GROUP_INDEX_LABEL}={index}")
         }
         for name in members:
             drain.evict(kube.core, svc.namespace, name, timeout=timeout)

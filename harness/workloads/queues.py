@@ -7,15 +7,12 @@ from __future__ import annotations
 import copy
 
 from harness.kube.dynamic import cluster_objects, create
+from harness.kube.labels import KUEUE_API, KUEUE_PRIORITY_LABEL, KUEUE_QUEUE_LABEL
 from harness.kube.objects import Object
 from harness.stack import kueue
-from harness.stack.builders import QUEUE_LABEL, local_queue, resource_flavor
-
-PRIORITY_LABEL = "kueue.x-k8s.io/priority-class"
+from harness.stack.builders import local_queue, resource_flavor
 
 __all__ = [
-    "PRIORITY_LABEL",
-    "QUEUE_LABEL",
     "cluster_objects",
     "create",
     "gpu_cluster_queue",
@@ -42,11 +39,11 @@ def gpu_cluster_queue(name: str, flavor: str, gpus: int, preempt_lower_priority:
     }
     if preempt_lower_priority:
         spec["preemption"] = {"withinClusterQueue": "LowerPriority"}
-    return {"apiVersion": kueue.API, "kind": "ClusterQueue", "metadata": {"name": name}, "spec": spec}
+    return {"apiVersion": KUEUE_API, "kind": "ClusterQueue", "metadata": {"name": name}, "spec": spec}
 
 
 def workload_priority_class(name: str, value: int) -> Object:
-    return {"apiVersion": kueue.API, "kind": "WorkloadPriorityClass", "metadata": {"name": name}, "value": value}
+    return {"apiVersion": KUEUE_API, "kind": "WorkloadPriorityClass", "metadata": {"name": name}, "value": value}
 
 
 def queued(lws: Object, queue: str, priority_class: str | None = None) -> Object:
@@ -54,7 +51,7 @@ def queued(lws: Object, queue: str, priority_class: str | None = None) -> Object
     pods until the whole group is admitted."""
     out = copy.deepcopy(lws)
     labels = out["metadata"].setdefault("labels", {})
-    labels[QUEUE_LABEL] = queue
+    labels[KUEUE_QUEUE_LABEL] = queue
     if priority_class:
-        labels[PRIORITY_LABEL] = priority_class
+        labels[KUEUE_PRIORITY_LABEL] = priority_class
     return out

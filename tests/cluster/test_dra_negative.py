@@ -18,8 +18,8 @@ from harness.dra.claims import NUMA, NVLINK_CLIQUE, PCIE_ROOT, Claim, claim_pod
 from harness.dra.install import NAMESPACE
 from harness.kube.client import Clients
 from harness.kube.dynamic import create
+from harness.kube.labels import HOSTNAME_LABEL
 from harness.kube.namespaces import scratch_namespace
-from harness.kube.objects import HOSTNAME_LABEL
 from harness.kube.pods import wait_ready
 from harness.kube.waits import wait_until
 from harness.scenarios.dra import numa_claim, nvlink_claim, pcie_claim, release, submit

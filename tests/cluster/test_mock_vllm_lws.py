@@ -10,11 +10,12 @@ from kubernetes import client, utils
 
 from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
+from harness.kube.labels import LWS_API, LWS_NAME_LABEL
 from harness.kube.namespaces import scratch_namespace
 from harness.kube.waits import wait_until
 from harness.stack import install, lws
 from harness.workloads.images import build_mock_vllm
-from harness.workloads.manifests import LWS_NAME_LABEL, Engine, leader_service, lws_leaders, mock_vllm_lws
+from harness.workloads.manifests import Engine, leader_service, lws_leaders, mock_vllm_lws
 from harness.workloads.observe import ring_state, serves
 
 pytestmark = pytest.mark.components
@@ -27,7 +28,7 @@ def namespace(kube: Clients, testbed: TestbedCluster) -> Iterator[str]:
     testbed.load_images([build_mock_vllm()])
     engine = Engine(inter_token_latency_ms=5, shutdown_timeout_seconds=5, termination_grace_period_seconds=10)
     with scratch_namespace(kube.core, "mock-lws") as ns:
-        group, version = lws.API.split("/")
+        group, version = LWS_API.split("/")
         client.CustomObjectsApi(kube.api).create_namespaced_custom_object(
             group, version, ns, "leaderworkersets", mock_vllm_lws(NAME, size=SIZE, replicas=GROUPS, engine=engine)
         )
