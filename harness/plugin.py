@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import pytest
 
 from harness import progress
-from harness.checks import NotApplicable
 from harness.options import CREATE_TIMEOUT, CREATE_TIMEOUT_ENV, IMAGE_MODES, default_create_timeout
+from harness.verdicts import NotApplicable
 
 if TYPE_CHECKING:
     from harness.cluster.existing import ClusterRef, ExistingCluster

@@ -9,10 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness.checks import smoke
+from harness.checks import NotApplicable, smoke
 from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
-from harness.report.record import NOT_APPLICABLE
 from harness.scenarios import smoke as scenarios
 
 pytestmark = pytest.mark.smoke
@@ -48,7 +47,7 @@ def test_nodeport_answers_on_localhost(kube: Clients, web: smoke.WebPods, testbe
     """A NodePort Service answers on 127.0.0.1 through the testbed's port mapping."""
     if not testbed.spec.ports:
         # An existing cluster maps a NodePort to 127.0.0.1 only when the user says so (--llmc-host-port).
-        pytest.skip(NOT_APPLICABLE + "no NodePort is mapped to 127.0.0.1 (spec `ports:`, or --llmc-host-port N:H)")
+        raise NotApplicable("no NodePort is mapped to 127.0.0.1 (spec `ports:`, or --llmc-host-port N:H)")
     mapping = testbed.spec.ports[0]
     smoke.nodeport_answers_on_loopback(kube, web, mapping.node_port, mapping.host_port)
 
