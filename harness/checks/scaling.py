@@ -18,12 +18,13 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from harness.checks import CheckFailed
+from harness.checks.sampling import check_sampled
 from harness.kube.client import Clients
 from harness.kube.labels import KEDA_API
 from harness.kube.waits import WaitTimeout, wait_until
 from harness.stack import prometheus
 from harness.workloads import buffer, groups, inference
-from harness.workloads.groups import GroupTimeline, check_sampled
+from harness.workloads.groups import GroupTimeline
 from harness.workloads.inference import Service
 from harness.workloads.observe import timed_stream
 
