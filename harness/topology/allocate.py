@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from kubernetes import utils
 
-from harness.checks.dra import wait_allocated
 from harness.dra.claims import claim_pod
 from harness.kube.client import Clients
+from harness.topology.allocations import wait_allocated
 from harness.topology.claims import Rounds
 
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from fake_gpu.slices import NUMA_ATTRIBUTE as NUMA
 from kubernetes import client
 
-from harness.checks.dra import Allocated, wait_allocated
 from harness.kube.client import Clients
 from harness.kube.labels import LWS_GROUP_INDEX_LABEL, LWS_NAME_LABEL
 from harness.report.record import CheckRecord
 from harness.spec import RACK_LABEL
+from harness.topology.allocations import Allocated, wait_allocated
 
 GroupOf = Callable[[client.V1Pod], str]
 

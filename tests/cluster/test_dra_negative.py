@@ -11,7 +11,7 @@ import pytest
 from kubernetes import client
 
 from harness.checks import CheckFailed
-from harness.checks.dra import check_aligned, check_env_matches, check_stays_pending, placement_env, wait_allocated
+from harness.checks.dra import check_aligned, check_env_matches, check_stays_pending, placement_env
 from harness.cluster.testbed import TestbedCluster
 from harness.dra import DriverFigures, install_fake_gpu
 from harness.dra.claims import NUMA, NVLINK_CLIQUE, PCIE_ROOT, Claim, claim_pod
@@ -23,6 +23,7 @@ from harness.kube.namespaces import scratch_namespace
 from harness.kube.pods import wait_ready
 from harness.kube.waits import wait_until
 from harness.scenarios.dra import numa_claim, nvlink_claim, pcie_claim, release, submit
+from harness.topology.allocations import wait_allocated
 
 pytestmark = pytest.mark.dra
 DRIVER_ACCOUNT = f"system:serviceaccount:{NAMESPACE}:fake-gpu"
