@@ -31,8 +31,8 @@ from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
 from harness.kube.pods import wait_ready
 from harness.report.record import CheckRecord
-from harness.topology import scenarios
-from harness.topology.allocate import allocate
+from harness.scenarios import topology as scenarios
+from harness.scenarios.topology import allocate
 from harness.topology.claims import layout
 from harness.topology.placement import placement_map, pod_name
 

@@ -20,7 +20,7 @@ from kubernetes.client.exceptions import ApiException
 
 from harness import load
 from harness.checks import CheckFailed
-from harness.dra.claims import NUMA, Claim
+from harness.dra.claims import NUMA, Claim, claim_pod
 from harness.dra.install import node_inventories
 from harness.kube.client import Clients
 from harness.kube.labels import KUEUE_API, LWS_API, LWS_GROUP_INDEX_LABEL, LWS_NAME_LABEL
@@ -30,7 +30,8 @@ from harness.report.record import CheckRecord
 from harness.spec import RACK_LABEL, Testbed
 from harness.spec.model import PortMapping
 from harness.stack.builders import cluster_queue, local_queue
-from harness.topology.claims import numa_is
+from harness.topology.allocations import wait_allocated
+from harness.topology.claims import Rounds, numa_is
 from harness.topology.placement import Member, groups, placement_map, record_placement
 from harness.topology.workloads import (
     members_in_different_racks,
@@ -299,3 +300,18 @@ def _wait_no_pods(kube: Clients, namespace: str, selector: str) -> None:
         return not pods and not held, f"pods {pods}, generated claims {held}"
 
     wait_until(gone, 120, f"pods {selector or '(all)'} and their claims gone from {namespace}", interval=1)
+
+
+def allocate(kube: Clients, namespace: str, rounds: Rounds, timeout: float = 90) -> int:
+    """Create every claim and its holder pod, pinned to its node, round by round (each round allocated
+    before the next starts, since first fit depends on the earlier ones); returns how many were
+    allocated (all, or CheckFailed)."""
+    count = 0
+    for placed in rounds:
+        for p in placed:
+            utils.create_from_dict(kube.api, p.claim.obj(), namespace=namespace)
+            kube.core.create_namespaced_pod(namespace, claim_pod(f"{p.claim.name}-pod", p.claim.name, p.node))
+        for p in placed:
+            wait_allocated(kube, namespace, p.claim.name, f"{p.claim.name}-pod", timeout)
+            count += 1
+    return count
