@@ -8,9 +8,7 @@ the threshold, a pod nobody scrapes) and expects CheckFailed.
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +17,6 @@ from kubernetes.client.exceptions import ApiException
 
 from harness.checks import CheckFailed
 from harness.kube.client import Clients
-from harness.kube.dynamic import create
 from harness.kube.labels import (
     KEDA_API,
     KUEUE_API,
@@ -28,10 +25,9 @@ from harness.kube.labels import (
     LWS_NAME_LABEL,
     LWS_WORKER_INDEX_LABEL,
 )
-from harness.kube.namespaces import scratch_namespace
-from harness.kube.pods import describe, run_in, wait_ready
+from harness.kube.pods import describe
 from harness.kube.waits import WaitTimeout, wait_until
-from harness.stack import builders, prometheus
+from harness.stack import prometheus
 from harness.stack.component import diagnostics
 from harness.stack.controllers import Controller
 
@@ -250,59 +246,6 @@ def series_scraped(kube: Clients, promql: str, timeout: float = 60, namespace: s
         why = f"; no active scrape target in namespace {namespace}" if namespace and not ours else ""
         raise CheckFailed(f"{e}{why}; active scrape targets: {seen}") from None
     return result
-
-
-# --- set-ups the checks run on ----------------------------------------------------------------------------
-
-
-@contextmanager
-def kueue_queue(kube: Clients, cpu: str) -> Iterator[tuple[str, str]]:
-    """A ResourceFlavor, a ClusterQueue with `cpu` nominal quota, and a scratch namespace with a
-    LocalQueue pointing at it; yields (namespace, local queue). Removed afterwards."""
-    suffix = secrets.token_hex(3)
-    flavor, cq = f"llmc-flavor-{suffix}", f"llmc-cq-{suffix}"
-    custom = client.CustomObjectsApi(kube.api)
-    group, version = KUEUE_API.split("/")
-    create(kube, builders.resource_flavor(flavor))
-    create(kube, builders.cluster_queue(cq, flavor, cpu))
-    try:
-        with scratch_namespace(kube.core, "kueue") as ns:
-            create(kube, builders.local_queue("queue", cq), ns)
-            yield ns, "queue"
-    finally:
-        for plural, name in (("clusterqueues", cq), ("resourceflavors", flavor)):
-            try:
-                custom.delete_cluster_custom_object(group, version, plural, name)
-            except ApiException as e:
-                if e.status != 404:
-                    raise
-
-
-@dataclass
-class ScalingRig:
-    """A metric exporter Prometheus scrapes and a Deployment KEDA scales on it."""
-
-    namespace: str
-    exporter: str
-    target: str
-    metric: str
-
-    def set_metric(self, kube: Clients, value: float) -> None:
-        code, out = run_in(kube.core, self.namespace, self.exporter, builders.set_metric_command(self.metric, value))
-        if code != 0:
-            raise RuntimeError(f"setting {self.metric} in {self.exporter} failed ({code}): {out}")
-
-
-def scaling_rig(kube: Clients, namespace: str, threshold: float, min_replicas: int, max_replicas: int) -> ScalingRig:
-    rig = ScalingRig(namespace, "exporter", "target", "llmc_queue_length")
-    create(kube, builders.metric_exporter(rig.exporter, rig.metric, 0), namespace)
-    create(kube, builders.sleeper_deployment(rig.target, replicas=min_replicas), namespace)
-    wait_ready(kube.core, namespace, [rig.exporter], timeout=120)
-    query = f'sum({rig.metric}{{namespace="{namespace}"}})'
-    series_scraped(kube, query, timeout=90)  # KEDA sees a value before the check starts
-    so = builders.scaled_object("target", rig.target, query, threshold, min_replicas, max_replicas)
-    create(kube, so, namespace)
-    return rig
 
 
 @dataclass(frozen=True)
