@@ -34,9 +34,9 @@ from harness.kube.waits import wait_until
 from harness.spec.model import PortMapping
 from harness.stack import StackFigures, components, install
 from harness.stack.install import RECORD, Installed
-from harness.stack.kubectl import kubectl
 from harness.stack.kueue import KueueOptions
 from harness.supply import ImageSupply, Mode, detect_mode
+from harness.supply.kubectl import kubectl
 
 log = logging.getLogger("llmc.cluster")
 

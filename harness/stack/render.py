@@ -19,8 +19,8 @@ from pathlib import Path
 import yaml
 
 from harness.kube.objects import Object
-from harness.stack.kubectl import kubectl
 from harness.supply.cache import Step
+from harness.supply.kubectl import kubectl
 
 
 @dataclass(frozen=True)
