@@ -15,13 +15,12 @@ from harness.cluster.interrupts import shielded
 from harness.cluster.kind import Kind, resolve_kind
 from harness.cluster.lock import TestbedLock
 from harness.kube.client import Clients
+from harness.kube.labels import NETWORK_LABEL
 from harness.kube.waits import wait_until
 from harness.spec import Testbed
 from harness.spec.kindconfig import NodeRuntime, kind_config
 from harness.supply import ImageSupply, Mode, detect_mode
 from harness.supply.cache import cache_dir
-
-NETWORK_LABEL = "llm-conformance.testbed"
 
 log = logging.getLogger("llmc.cluster")
 

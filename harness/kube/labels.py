@@ -28,3 +28,7 @@ KUEUE_REQUIRED_TOPOLOGY = "kueue.x-k8s.io/podset-required-topology"  # annotatio
 
 # KEDA
 KEDA_API = "keda.sh/v1alpha1"
+
+# The harness's own
+NETWORK_LABEL = "llm-conformance.testbed"  # on each testbed's Docker network: load may reach its containers
+PROMETHEUS_SERVICE = ("monitoring", "prometheus")  # namespace, name: where the suites and KEDA query Prometheus
