@@ -383,8 +383,9 @@ def stack(request: pytest.FixtureRequest, testbed: TestbedCluster | ExistingClus
     """LWS, Kueue, KEDA and Prometheus installed and usable (only what is missing on a reused cluster).
     On an existing cluster, its own installs are used as they are; with --llmc-no-install nothing is
     installed, and checks call harness.stack.require.requires() to become not applicable."""
-    from harness.cluster.existing import ExistingCluster, ensure_stack
+    from harness.cluster.existing import ExistingCluster
     from harness.stack import install_stack
+    from harness.stack.existing import ensure_stack
 
     with _live_output(request.config):
         if isinstance(testbed, ExistingCluster):
