@@ -10,8 +10,8 @@ from harness.checks import components
 from harness.cluster.existing import ExistingCluster
 from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
-from harness.kube.dynamic import create
 from harness.kube.namespaces import scratch_namespace
+from harness.kube.objects import create
 from harness.report.record import CheckRecord
 from harness.scenarios.components import ADMISSION_TIMEOUT, kueue_queue, lws_groups, pinned_controllers, scaling_rig
 from harness.stack import StackFigures, builders

@@ -14,7 +14,7 @@ import websocket
 
 from harness.checks import CheckFailed
 from harness.kube.client import Clients
-from harness.kube.objects import service
+from harness.kube.objects import create, service
 from harness.kube.pods import run_in
 from harness.kube.waits import WaitTimeout, wait_until
 from harness.spec import Testbed
@@ -113,7 +113,7 @@ def service_dns_answers(kube: Clients, web: WebPods, timeout: float = 60) -> flo
     """A Service's cluster DNS name resolves and answers through the Service; returns seconds taken."""
     target_node = list(web.by_node)[-1]
     name = "web-last"
-    kube.core.create_namespaced_service(web.namespace, service(name, {"node": target_node}, WEB_PORT))
+    create(kube, service(name, {"node": target_node}, WEB_PORT), web.namespace)
     source_pod = next(iter(web.by_node.values()))
     fqdn = f"{name}.{web.namespace}.svc.cluster.local"
 
@@ -138,9 +138,7 @@ def nodeport_answers_on_loopback(
     kube: Clients, web: WebPods, node_port: int, host_port: int, timeout: float = 60
 ) -> float:
     """A NodePort Service answers on 127.0.0.1:<host_port> (kind extraPortMappings); returns seconds."""
-    kube.core.create_namespaced_service(
-        web.namespace, service(f"web-np-{node_port}", {"app": "web"}, WEB_PORT, node_port=node_port)
-    )
+    create(kube, service(f"web-np-{node_port}", {"app": "web"}, WEB_PORT, node_port=node_port), web.namespace)
     url = f"http://127.0.0.1:{host_port}/"
 
     def answers() -> tuple[bool, str]:

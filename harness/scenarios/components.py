@@ -9,15 +9,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from kubernetes import client
-from kubernetes.client.exceptions import ApiException
-
 from harness.checks.components import series_scraped
 from harness.kube.client import Clients
-from harness.kube.dynamic import create
-from harness.kube.labels import KUEUE_API, KUEUE_QUEUE_LABEL
+from harness.kube.labels import KUEUE_QUEUE_LABEL
 from harness.kube.namespaces import scratch_namespace
-from harness.kube.objects import Object
+from harness.kube.objects import Object, cluster_objects, create
 from harness.kube.pods import run_in, wait_ready
 from harness.stack import StackFigures, builders
 from harness.stack import components as stack_components
@@ -60,21 +56,12 @@ def kueue_queue(kube: Clients, cpu: str) -> Iterator[tuple[str, str]]:
     LocalQueue pointing at it; yields (namespace, local queue). Removed afterwards."""
     suffix = secrets.token_hex(3)
     flavor, cq = f"llmc-flavor-{suffix}", f"llmc-cq-{suffix}"
-    custom = client.CustomObjectsApi(kube.api)
-    group, version = KUEUE_API.split("/")
-    create(kube, builders.resource_flavor(flavor))
-    create(kube, builders.cluster_queue(cq, flavor, cpu))
-    try:
-        with scratch_namespace(kube.core, "kueue") as ns:
-            create(kube, builders.local_queue("queue", cq), ns)
-            yield ns, "queue"
-    finally:
-        for plural, name in (("clusterqueues", cq), ("resourceflavors", flavor)):
-            try:
-                custom.delete_cluster_custom_object(group, version, plural, name)
-            except ApiException as e:
-                if e.status != 404:
-                    raise
+    with (
+        cluster_objects(kube, [builders.resource_flavor(flavor), builders.cluster_queue(cq, flavor, cpu)]),
+        scratch_namespace(kube.core, "kueue") as ns,
+    ):
+        create(kube, builders.local_queue("queue", cq), ns)
+        yield ns, "queue"
 
 
 @dataclass

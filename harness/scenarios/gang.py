@@ -16,18 +16,13 @@ from harness.cluster.testbed import TestbedCluster
 from harness.dra import install_fake_gpu
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
+from harness.kube.objects import cluster_objects, create
 from harness.stack import KueueOptions, install_stack
+from harness.stack.builders import local_queue, resource_flavor
 from harness.workloads import queues
 from harness.workloads.gpu_groups import GpuLayout, gpu_group, native_gang
 from harness.workloads.images import build_mock_vllm
-from harness.workloads.queues import (
-    cluster_objects,
-    create,
-    gpu_cluster_queue,
-    local_queue,
-    resource_flavor,
-    workload_priority_class,
-)
+from harness.workloads.queues import gpu_cluster_queue, workload_priority_class
 
 WAIT_FOR_PODS_READY = "30s"  # the suite's Kueue: a group not Ready within this is evicted and requeued
 QUEUE = "gpus"  # the LocalQueue in every scratch namespace

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from kubernetes import utils, watch
+from kubernetes import watch
 
 from harness.checks import CheckFailed
 from harness.checks.restart import Seen, Startup, group_members, wait_group_formed
@@ -25,10 +25,9 @@ from harness.kube.client import Clients
 from harness.kube.labels import LWS_GROUP_INDEX_LABEL, LWS_NAME_LABEL
 from harness.kube.namespaces import scratch_namespace
 from harness.kube.node_faults import StoppedNode, out_of_service
-from harness.kube.objects import Object
+from harness.kube.objects import Object, create
 from harness.spec.model import PortMapping
 from harness.workloads.manifests import Engine, leader_service, lws_leaders, mock_vllm_lws
-from harness.workloads.queues import create
 from harness.workloads.readiness import ready_when_listening
 
 NAME, GROUPS, SIZE = "vllm", 2, 2
@@ -51,7 +50,7 @@ def served_groups(kube: Clients, port: PortMapping, prefix: str, restart_policy:
     with scratch_namespace(kube.core, prefix) as ns:
         lws = mock_vllm_lws(NAME, size=SIZE, replicas=GROUPS, engine=ENGINE, restart_policy=restart_policy)
         create(kube, lws, ns)
-        utils.create_from_dict(kube.api, leader_service(f"{NAME}-api", lws_leaders(NAME), port.node_port), namespace=ns)
+        create(kube, leader_service(f"{NAME}-api", lws_leaders(NAME), port.node_port), ns)
         for group in range(GROUPS):
             wait_group_formed(kube, ns, NAME, group, SIZE, timeout=RECOVERY)
         yield Served(ns, port.host_port)

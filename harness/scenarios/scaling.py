@@ -13,8 +13,8 @@ import requests
 from harness.checks import scaling
 from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
-from harness.kube.dynamic import create
 from harness.kube.namespaces import scratch_namespace
+from harness.kube.objects import create
 from harness.kube.waits import wait_until
 from harness.load import LoadSpec
 from harness.workloads import buffer, inference

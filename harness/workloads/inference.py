@@ -16,7 +16,6 @@ from kubernetes import client
 
 from harness.kube import drain
 from harness.kube.client import Clients
-from harness.kube.dynamic import create
 from harness.kube.labels import (
     HOSTNAME_LABEL,
     KEDA_API,
@@ -27,7 +26,7 @@ from harness.kube.labels import (
     SCRAPE_ANNOTATION,
     SCRAPE_PORT_ANNOTATION,
 )
-from harness.kube.objects import Object
+from harness.kube.objects import Object, create
 from harness.kube.waits import wait_until
 from harness.stack import builders
 from harness.workloads import groups

@@ -6,21 +6,9 @@ from __future__ import annotations
 
 import copy
 
-from harness.kube.dynamic import cluster_objects, create
 from harness.kube.labels import KUEUE_API, KUEUE_PRIORITY_LABEL, KUEUE_QUEUE_LABEL
 from harness.kube.objects import Object
 from harness.stack import kueue
-from harness.stack.builders import local_queue, resource_flavor
-
-__all__ = [
-    "cluster_objects",
-    "create",
-    "gpu_cluster_queue",
-    "local_queue",
-    "queued",
-    "resource_flavor",
-    "workload_priority_class",
-]
 
 
 def gpu_cluster_queue(name: str, flavor: str, gpus: int, preempt_lower_priority: bool = False) -> Object:

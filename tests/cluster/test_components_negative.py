@@ -8,8 +8,8 @@ import pytest
 from harness.checks import CheckFailed, components
 from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
-from harness.kube.dynamic import create
 from harness.kube.namespaces import scratch_namespace
+from harness.kube.objects import create
 from harness.scenarios.components import ADMISSION_TIMEOUT, kueue_queue, lws_groups, pinned_controllers, scaling_rig
 from harness.stack import StackFigures, builders
 

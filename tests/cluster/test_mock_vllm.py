@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from kubernetes import utils
 from kubernetes.client.exceptions import ApiException
 
 from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
+from harness.kube.objects import create
 from harness.kube.pods import describe, wait_ready
 from harness.kube.waits import wait_until
 from harness.workloads.images import build_mock_vllm
@@ -47,7 +47,7 @@ def groups(kube: Clients, testbed: TestbedCluster) -> Iterator[tuple[str, list[d
             leader_service("mock-api", hand_made_leaders(NAME), testbed.spec.ports[0].node_port),
         ]
         for obj in objects:
-            utils.create_from_dict(kube.api, obj, namespace=ns)
+            create(kube, obj, ns)
         yield ns, objects
 
 
@@ -90,7 +90,7 @@ def test_lost_worker_breaks_its_ring_and_its_replacement_is_refused(
             return e.status == 404, f"HTTP {e.status}"
 
     wait_until(gone, 60, "pod mock-1-1 deleted")
-    utils.create_from_dict(kube.api, worker, namespace=ns)  # what a lone pod restart does
+    create(kube, worker, ns)  # what a lone pod restart does
 
     def refused() -> tuple[bool, str]:
         seen = ring_state(kube, ns, "mock-1-1")

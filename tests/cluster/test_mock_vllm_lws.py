@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from kubernetes import client, utils
 
 from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
-from harness.kube.labels import LWS_API, LWS_NAME_LABEL
+from harness.kube.labels import LWS_NAME_LABEL
 from harness.kube.namespaces import scratch_namespace
+from harness.kube.objects import create
 from harness.kube.waits import wait_until
 from harness.stack import install, lws
 from harness.workloads.images import build_mock_vllm
@@ -28,13 +28,8 @@ def namespace(kube: Clients, testbed: TestbedCluster) -> Iterator[str]:
     testbed.load_images([build_mock_vllm()])
     engine = Engine(inter_token_latency_ms=5, shutdown_timeout_seconds=5, termination_grace_period_seconds=10)
     with scratch_namespace(kube.core, "mock-lws") as ns:
-        group, version = LWS_API.split("/")
-        client.CustomObjectsApi(kube.api).create_namespaced_custom_object(
-            group, version, ns, "leaderworkersets", mock_vllm_lws(NAME, size=SIZE, replicas=GROUPS, engine=engine)
-        )
-        utils.create_from_dict(
-            kube.api, leader_service("mock-api", lws_leaders(NAME), testbed.spec.ports[0].node_port), namespace=ns
-        )
+        create(kube, mock_vllm_lws(NAME, size=SIZE, replicas=GROUPS, engine=engine), ns)
+        create(kube, leader_service("mock-api", lws_leaders(NAME), testbed.spec.ports[0].node_port), ns)
         yield ns
 
 

@@ -21,9 +21,9 @@ from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
 from harness.kube.node_faults import stopped_node
+from harness.kube.objects import create
 from harness.scenarios import restart as scenarios
 from harness.scenarios.restart import NAME, RECOVERY, SIZE
-from harness.workloads.queues import create
 
 pytestmark = pytest.mark.restart
 BROKEN = 45  # seconds the check waits for a group that will not come back
