@@ -36,7 +36,7 @@ LOAD = LoadSpec(target="", users=4, duration=120, max_tokens=16, request_timeout
 @pytest.fixture(scope="module")
 def served(kube: Clients, testbed: TestbedCluster, mock_vllm: str) -> Iterator[Served]:
     """GROUPS groups of SIZE behind a NodePort Service on the testbed's first port, formed."""
-    with scenarios.served_groups(kube, testbed.spec.ports[0], "restart") as served:
+    with scenarios.served_groups(kube, testbed.endpoint(), "restart") as served:
         yield served
 
 

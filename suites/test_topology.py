@@ -108,7 +108,7 @@ def test_misplacement_costs_inter_token_latency(
 ) -> None:
     """The same load is faster on an aligned group (one rack, GPU and NIC on one NUMA node) than on a
     misplaced one (across racks, GPU and NIC on different NUMA nodes)"""
-    port = ready.spec.ports[0]
+    port = ready.endpoint()
     aligned = scenarios.latency_group(kube, namespace, ready.spec, "aligned", misplaced=False)
     aligned_load = scenarios.measure(kube, namespace, aligned, port, record)
     scenarios.remove_group(kube, namespace, aligned)

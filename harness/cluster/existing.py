@@ -120,6 +120,10 @@ class ExistingCluster:
         self.discovery: Discovery = analyse(snap, self.name, ref.source, ports)
         self.spec = self.discovery.spec
 
+    def endpoint(self) -> PortMapping:
+        """The NodePort mapped to 127.0.0.1 (spec.endpoint()): where suites expose a service to load."""
+        return self.spec.endpoint()
+
     def clients(self) -> Clients:
         return Clients.from_kubeconfig(self.kubeconfig, self.context)
 

@@ -232,7 +232,7 @@ def measure(
     record.evidence(f"{label}: ITL slowdown {ring.get('itl_slowdown')}, placement {ring['placement']}")
     _point_service(kube, namespace, run, port)
     out = record.load_dir(label)
-    spec = load.LoadSpec(target=f"http://127.0.0.1:{port.host_port}", **LATENCY_LOAD)  # type: ignore[arg-type]
+    spec = load.LoadSpec(target=port.url, **LATENCY_LOAD)  # type: ignore[arg-type]
     result = load.run(spec, out)
     record.load(result, out, name=label)
     return result

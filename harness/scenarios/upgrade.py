@@ -49,7 +49,7 @@ def load_spec(
     testbed: TestbedCluster, duration: float, tokens: int = STREAM_TOKENS, users: int = 4, request_timeout: float = 120
 ) -> LoadSpec:
     return LoadSpec(
-        target=f"http://127.0.0.1:{testbed.spec.ports[0].host_port}",
+        target=testbed.endpoint().url,
         users=users,
         spawn_rate=users,
         duration=duration,
@@ -85,7 +85,7 @@ def drained_groups(kube: Clients, testbed: TestbedCluster, namespace: str, pre_s
     lws = inference.inference_lws(
         "infer", SIZE, count, engine, worker_pre_stop_seconds=worker_pre_stop, node_per_group=True
     )
-    svc = inference.deploy(kube, namespace, lws, testbed.spec.ports[0].node_port)
+    svc = inference.deploy(kube, namespace, lws, testbed.endpoint().node_port)
     inference.wait_whole(kube, svc, count)
     return svc
 
@@ -104,7 +104,7 @@ def rolling_groups(
         max_unavailable=max_unavailable,
         max_surge=max_surge,
     )
-    svc = inference.deploy(kube, namespace, lws, testbed.spec.ports[0].node_port)
+    svc = inference.deploy(kube, namespace, lws, testbed.endpoint().node_port)
     inference.wait_whole(kube, svc, count)
     return svc, lws
 
@@ -136,7 +136,7 @@ def spread_groups(kube: Clients, testbed: TestbedCluster, namespace: str) -> tup
     lws = inference.inference_lws(
         "infer", SIZE, count, GRACEFUL, worker_pre_stop_seconds=WORKER_PRE_STOP, spread_members=True
     )
-    svc = inference.deploy(kube, namespace, lws, testbed.spec.ports[0].node_port)
+    svc = inference.deploy(kube, namespace, lws, testbed.endpoint().node_port)
     inference.wait_whole(kube, svc, count)
     hosts = inference.groups_on(kube, svc)
     node = max(hosts, key=lambda n: (len(hosts[n]), n))

@@ -44,7 +44,7 @@ def groups(kube: Clients, testbed: TestbedCluster) -> Iterator[tuple[str, list[d
         objects = [
             *same_rack,
             *two_racks[1:],
-            leader_service("mock-api", hand_made_leaders(NAME), testbed.spec.ports[0].node_port),
+            leader_service("mock-api", hand_made_leaders(NAME), testbed.endpoint().node_port),
         ]
         for obj in objects:
             create(kube, obj, ns)
@@ -64,7 +64,7 @@ def test_groups_form_rings_and_serve_through_a_nodeport(
         seen = ring_state(kube, ns, leader)
         assert seen["phase"] == "formed" and seen["joined"] == [0, 1], seen
         assert len(seen["placement"]["racks"]) == racks and seen["itl_slowdown"] == slowdown, seen
-    serves(testbed.spec.ports[0].host_port, requests=10)
+    serves(testbed.endpoint().host_port, requests=10)
 
 
 def test_lost_worker_breaks_its_ring_and_its_replacement_is_refused(
@@ -98,4 +98,4 @@ def test_lost_worker_breaks_its_ring_and_its_replacement_is_refused(
 
     wait_until(refused, 90, "the recreated worker refused by the old ring")
     assert ring_state(kube, ns, "mock-1")["phase"] == "broken"
-    serves(testbed.spec.ports[0].host_port, requests=5)  # group 0 still serves behind the same Service
+    serves(testbed.endpoint().host_port, requests=5)  # group 0 still serves behind the same Service

@@ -29,7 +29,7 @@ def namespace(kube: Clients, testbed: TestbedCluster) -> Iterator[str]:
     engine = Engine(inter_token_latency_ms=5, shutdown_timeout_seconds=5, termination_grace_period_seconds=10)
     with scratch_namespace(kube.core, "mock-lws") as ns:
         create(kube, mock_vllm_lws(NAME, size=SIZE, replicas=GROUPS, engine=engine), ns)
-        create(kube, leader_service("mock-api", lws_leaders(NAME), testbed.spec.ports[0].node_port), ns)
+        create(kube, leader_service("mock-api", lws_leaders(NAME), testbed.endpoint().node_port), ns)
         yield ns
 
 
@@ -52,7 +52,7 @@ def test_lws_groups_form_rings_and_serve_through_a_nodeport(
     for leader in leaders:
         seen = ring_state(kube, namespace, leader)
         assert seen["phase"] == "formed" and seen["joined"] == list(range(SIZE)), seen
-    serves(testbed.spec.ports[0].host_port, requests=10)
+    serves(testbed.endpoint().host_port, requests=10)
 
 
 def test_lws_recreates_a_broken_group_and_its_ring_forms_again(
@@ -74,4 +74,4 @@ def test_lws_recreates_a_broken_group_and_its_ring_forms_again(
         return seen["phase"] == "formed" and seen["ring_id"] != before["ring_id"], f"ring {seen['phase']}"
 
     wait_until(new_ring, 180, f"group 1 recreated with a new ring after {worker} was killed")
-    serves(testbed.spec.ports[0].host_port, requests=5)
+    serves(testbed.endpoint().host_port, requests=5)

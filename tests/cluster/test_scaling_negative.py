@@ -112,4 +112,4 @@ def test_from_zero_check_fails_when_keda_sees_only_the_engines_queue(
         from_zero_service(kube, testbed, inference.waiting_query, hold=40) as svc,
         pytest.raises(CheckFailed, match=refused),
     ):
-        scaling.scaled_from_zero(kube, svc, testbed.spec.ports[0].host_port, timeout=90)
+        scaling.scaled_from_zero(kube, svc, testbed.endpoint().host_port, timeout=90)

@@ -120,7 +120,7 @@ def test_alignment_check_fails_in_scalar_mode(kube: Clients, ready: TestbedClust
 def test_cost_check_fails_for_two_equal_placements(
     kube: Clients, ready: TestbedCluster, namespace: str, record: CheckRecord
 ) -> None:
-    port = ready.spec.ports[0]
+    port = ready.endpoint()
     first = scenarios.latency_group(kube, namespace, ready.spec, "aligned", misplaced=False)
     first_load = scenarios.measure(kube, namespace, first, port, record)
     again = scenarios.measure(kube, namespace, first, port, record, label="aligned-again")
