@@ -20,6 +20,7 @@ from kubernetes.client.exceptions import ApiException
 from harness.checks import CheckFailed
 from harness.checks.sampling import check_sampled
 from harness.kube.client import Clients
+from harness.kube.conditions import condition
 from harness.kube.labels import KEDA_API
 from harness.kube.waits import WaitTimeout, wait_until
 from harness.stack import prometheus
@@ -137,8 +138,8 @@ def scaled_from_zero(kube: Clients, svc: Service, host_port: int, timeout: float
     except WaitTimeout as e:
         raise CheckFailed(f"answered, yet no single whole group serves: {e}") from None
     leader = kube.core.read_namespaced_pod(f"{svc.lws}-{whole[0].index}", svc.namespace)
-    ready = next(c for c in leader.status.conditions or [] if c.type == "Ready")
-    return first, ready.last_transition_time.timestamp() - sent
+    ready = condition(leader, "Ready")
+    return first, ready.last_transition.timestamp() - sent
 
 
 def buffer_placed(placeholders: list[str], nodes: list[str]) -> None:

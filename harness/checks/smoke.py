@@ -14,6 +14,7 @@ import websocket
 
 from harness.checks import CheckFailed
 from harness.kube.client import Clients
+from harness.kube.conditions import condition
 from harness.kube.objects import create, service
 from harness.kube.pods import run_in
 from harness.kube.waits import WaitTimeout, wait_until
@@ -46,7 +47,7 @@ def nodes_match_spec(kube: Clients, spec: Testbed) -> None:
     """The cluster's nodes are exactly the spec's, all Ready, each with the spec's labels."""
     seen = {}
     for node in kube.core.list_node().items:
-        ready = next((c for c in node.status.conditions or [] if c.type == "Ready"), None)
+        ready = condition(node, "Ready")
         seen[node.metadata.name] = NodeSeen(
             ready.status if ready else None, ready.reason if ready else None, node.metadata.labels or {}
         )

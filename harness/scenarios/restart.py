@@ -22,6 +22,7 @@ from kubernetes import watch
 from harness.checks import CheckFailed
 from harness.checks.restart import Seen, Startup, group_members, wait_group_formed
 from harness.kube.client import Clients
+from harness.kube.conditions import is_true
 from harness.kube.labels import LWS_GROUP_INDEX_LABEL, LWS_NAME_LABEL
 from harness.kube.namespaces import scratch_namespace
 from harness.kube.node_faults import StoppedNode, out_of_service
@@ -134,8 +135,7 @@ class StartupWatch:
 
 
 def _is_ready(pod: dict[str, Any]) -> bool:
-    conditions = pod.get("status", {}).get("conditions") or []
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+    return is_true(pod, "Ready")
 
 
 @contextmanager

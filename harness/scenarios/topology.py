@@ -23,6 +23,7 @@ from harness.checks import CheckFailed
 from harness.dra.claims import NUMA, Claim, claim_pod
 from harness.dra.install import node_inventories
 from harness.kube.client import Clients
+from harness.kube.conditions import condition, is_true
 from harness.kube.labels import KUEUE_API, LWS_API, LWS_GROUP_INDEX_LABEL, LWS_NAME_LABEL
 from harness.kube.objects import create, delete, delete_all, delete_object, wait_deleted
 from harness.kube.pods import wait_ready
@@ -172,9 +173,8 @@ def _wait_active(kube: Clients, name: str) -> None:
 
     def active() -> tuple[bool, str]:
         cq = cast(dict[str, Any], api.get_cluster_custom_object(group, version, "clusterqueues", name))
-        conditions = {c["type"]: c for c in cq.get("status", {}).get("conditions", [])}
-        active = conditions.get("Active", {})
-        return active.get("status") == "True", f"Active: {active or 'no condition yet'}"
+        active = condition(cq, "Active")
+        return is_true(cq, "Active"), f"Active: {active or 'no condition yet'}"
 
     wait_until(active, 60, f"ClusterQueue {name} active")
 
