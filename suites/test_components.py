@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from harness.builders.lws import LeaderWorkerSet
 from harness.checks import components
 from harness.cluster.existing import ExistingCluster
 from harness.cluster.testbed import TestbedCluster
@@ -34,7 +35,7 @@ def test_lws_groups_have_names_labels_and_env(kube: Clients, stack: StackFigures
     """LWS makes whole groups with the documented names, labels and LWS_* env."""
     requires(stack, "lws")
     with scratch_namespace(kube.core, "lws") as ns:
-        create(kube, builders.leader_worker_set("infer", groups=2, size=3), ns)
+        create(kube, LeaderWorkerSet.sleepers("infer", groups=2, size=3).obj(), ns)
         components.lws_groups_formed(kube, ns, "infer", groups=2, size=3)
 
 

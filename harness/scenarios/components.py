@@ -9,9 +9,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from harness.builders.kueue import ClusterQueue, LocalQueue, ResourceFlavor
+from harness.builders.lws import LeaderWorkerSet
 from harness.checks.components import series_scraped
 from harness.kube.client import Clients
-from harness.kube.labels import KUEUE_QUEUE_LABEL
 from harness.kube.namespaces import scratch_namespace
 from harness.kube.objects import Object, cluster_objects, create
 from harness.kube.pods import run_in, wait_ready
@@ -44,10 +45,10 @@ ADMISSION_TIMEOUT = 45
 def lws_groups(name: str, groups: int, size: int, queue: str | None = None) -> Object:
     """Sleeping LWS groups; with `queue`, labelled for Kueue's LeaderWorkerSet integration (the
     admission control leaves the label out)."""
-    lws = builders.leader_worker_set(name, groups=groups, size=size)
+    lws = LeaderWorkerSet.sleepers(name, groups=groups, size=size)
     if queue is not None:
-        lws["metadata"]["labels"] = {KUEUE_QUEUE_LABEL: queue}
-    return lws
+        lws.queue(queue)
+    return lws.obj()
 
 
 @contextmanager
@@ -57,10 +58,10 @@ def kueue_queue(kube: Clients, cpu: str) -> Iterator[tuple[str, str]]:
     suffix = secrets.token_hex(3)
     flavor, cq = f"llmc-flavor-{suffix}", f"llmc-cq-{suffix}"
     with (
-        cluster_objects(kube, [builders.resource_flavor(flavor), builders.cluster_queue(cq, flavor, cpu)]),
+        cluster_objects(kube, [ResourceFlavor(flavor).obj(), ClusterQueue(cq).flavor(flavor).quota(cpu, "1Gi").obj()]),
         scratch_namespace(kube.core, "kueue") as ns,
     ):
-        create(kube, builders.local_queue("queue", cq), ns)
+        create(kube, LocalQueue("queue", cq).obj(), ns)
         yield ns, "queue"
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from kubernetes import watch
 
+from harness.builders.lws import LeaderWorkerSet
 from harness.checks import CheckFailed
 from harness.checks.restart import Seen, Startup, group_members, wait_group_formed
 from harness.kube.client import Clients
@@ -28,8 +29,7 @@ from harness.kube.namespaces import scratch_namespace
 from harness.kube.node_faults import StoppedNode, out_of_service
 from harness.kube.objects import Object, create
 from harness.spec.model import PortMapping
-from harness.workloads.manifests import Engine, leader_service, lws_leaders, mock_vllm_lws
-from harness.workloads.readiness import ready_when_listening
+from harness.workloads.manifests import PORT, Engine, leader_service, lws_leaders, mock_vllm_lws
 
 NAME, GROUPS, SIZE = "vllm", 2, 2
 ENGINE = Engine(inter_token_latency_ms=5, shutdown_timeout_seconds=2, termination_grace_period_seconds=5)
@@ -93,9 +93,13 @@ def lose_node(kube: Clients, stop: StoppedNode) -> float:
 
 
 def leader_ready_group(name: str, startup_policy: str) -> Object:
-    """One group of 3 whose members are Ready once they listen, after a 3 s warm-up (mock vLLM's own
-    /health waits for the ring, which would deadlock LeaderReady)."""
-    return ready_when_listening(mock_vllm_lws(name, size=3, engine=ENGINE, startup_policy=startup_policy), 3)
+    """One group of 3 whose members are Ready once they listen, after a 3 s warm-up. Mock vLLM's own
+    /health makes the leader Ready only once every worker joined its ring, which would deadlock
+    LeaderReady (workers wait for a leader that waits for them); a leader Ready once it listens is
+    what LeaderReady is for: a head process that must be up before its workers start."""
+    listening = {"tcpSocket": {"port": PORT}, "initialDelaySeconds": 3, "periodSeconds": 1}
+    lws = mock_vllm_lws(name, size=3, engine=ENGINE, startup_policy=startup_policy)
+    return LeaderWorkerSet(lws).readiness(listening).obj()
 
 
 # LeaderReady, observed.

@@ -19,6 +19,8 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from harness import load
+from harness.builders.kueue import ClusterQueue, LocalQueue, ResourceFlavor, Topology
+from harness.builders.lws import LeaderWorkerSet
 from harness.checks import CheckFailed
 from harness.dra.claims import NUMA, Claim, claim_pod
 from harness.dra.install import node_inventories
@@ -29,21 +31,11 @@ from harness.kube.objects import create, delete, delete_all, delete_object, wait
 from harness.kube.pods import wait_ready
 from harness.kube.waits import WaitTimeout, wait_until
 from harness.report.record import CheckRecord
-from harness.spec import RACK_LABEL, Testbed
+from harness.spec import RACK_LABEL, ZONE_LABEL, Testbed
 from harness.spec.model import PortMapping
-from harness.stack.builders import cluster_queue, local_queue
 from harness.topology.allocations import wait_allocated
 from harness.topology.claims import Rounds, numa_is
 from harness.topology.placement import Member, groups, placement_map, record_placement
-from harness.topology.workloads import (
-    members_in_different_racks,
-    members_prefer_other_racks,
-    pinned_to_rack,
-    queued,
-    single_template,
-    topology,
-    topology_flavor,
-)
 from harness.workloads.manifests import Engine, leader_service, lws_leaders, mock_vllm_lws
 from harness.workloads.observe import ring_state, stream_chat
 
@@ -82,7 +74,10 @@ def exclusive_groups(kube: Clients, namespace: str, groups: int, exclusive: bool
     then optionally all pinned to `pin_rack`)."""
     run = GroupRun("excl", groups)
     obj = mock_vllm_lws(run.name, SIZE, groups, ENGINE, exclusive_topology=RACK_LABEL if exclusive else None)
-    create(kube, pinned_to_rack(obj, pin_rack) if pin_rack else obj, namespace)
+    lws = LeaderWorkerSet(obj)
+    if pin_rack:
+        lws.pinned_to_rack(pin_rack)
+    create(kube, lws.obj(), namespace)
     return run
 
 
@@ -90,8 +85,10 @@ def spreading_groups(kube: Clients, namespace: str, groups: int, queue: str | No
     """Groups whose members prefer different racks; through Kueue's `queue` with the rack as
     required topology, or (queue None) left to the scheduler."""
     run = GroupRun("tas", groups)
-    obj = members_prefer_other_racks(single_template(mock_vllm_lws(run.name, SIZE, groups, ENGINE)))
-    create(kube, queued(obj, queue, RACK_LABEL) if queue else obj, namespace)
+    lws = LeaderWorkerSet(mock_vllm_lws(run.name, SIZE, groups, ENGINE)).single_template().prefer_other_racks()
+    if queue:
+        lws.queue(queue).required_topology(RACK_LABEL)
+    create(kube, lws.obj(), namespace)
     return run
 
 
@@ -148,14 +145,14 @@ def kueue_topology(kube: Clients, namespace: str, spec: Testbed) -> Iterator[str
         raise ValueError(f"kueue_topology needs the workers in one zone, the testbed has {zones}")
     name = f"llmc-topology-{secrets.token_hex(3)}"
     cluster_objects = [
-        topology(name),
-        topology_flavor(name, name, zones[0]),
-        cluster_queue(name, name, cpu="4", memory="8Gi"),
+        Topology(name).obj(),
+        ResourceFlavor(name).node_labels({ZONE_LABEL: zones[0]}).topology(name).obj(),
+        ClusterQueue(name).flavor(name).quota(cpu="4", memory="8Gi").obj(),
     ]
     try:
         for obj in cluster_objects:
             create(kube, obj)
-        create(kube, local_queue(name, name), namespace)
+        create(kube, LocalQueue(name, name).obj(), namespace)
         _wait_active(kube, name)
         yield name
     finally:
@@ -214,7 +211,7 @@ def latency_group(kube: Clients, namespace: str, spec: Testbed, name: str, mispl
     )
     obj = mock_vllm_lws(name, SIZE, 1, engine, exclusive_topology=None if misplaced else RACK_LABEL)
     if misplaced and len(racks(spec)) > 1:
-        obj = members_in_different_racks(obj)
+        obj = LeaderWorkerSet(obj).different_racks().obj()
     create(kube, obj, namespace)
     run = GroupRun(name, 1)
     wait_ready(kube.core, namespace, [run.leader, f"{run.leader}-1"], timeout=240)

@@ -1,14 +1,12 @@
-"""Small builders for the stack's objects (LeaderWorkerSet, Kueue queues and jobs, KEDA ScaledObjects)
-and the tiny workloads the component checks drive them with."""
+"""Small builders for the tiny workloads the component checks drive the stack with (a Kueue job, a
+metric exporter, a Deployment for KEDA) and KEDA's ScaledObject."""
 
 from __future__ import annotations
 
 from harness import versions
 from harness.kube.labels import (
     KEDA_API,
-    KUEUE_API,
     KUEUE_QUEUE_LABEL,
-    LWS_API,
     SCRAPE_ANNOTATION,
     SCRAPE_PORT_ANNOTATION,
 )
@@ -25,46 +23,6 @@ def busybox() -> str:
 
 def _sleeper(name: str = "main") -> Object:
     return {"name": name, "image": busybox(), "command": ["sleep", "3600"], "resources": TINY}
-
-
-def leader_worker_set(name: str, groups: int, size: int) -> Object:
-    """`groups` groups of `size` pods (a leader and size-1 workers), each pod sleeping."""
-    template = {"spec": {"terminationGracePeriodSeconds": 1, "containers": [_sleeper()]}}
-    return {
-        "apiVersion": LWS_API,
-        "kind": "LeaderWorkerSet",
-        "metadata": {"name": name},
-        "spec": {"replicas": groups, "leaderWorkerTemplate": {"size": size, "workerTemplate": template}},
-    }
-
-
-def resource_flavor(name: str) -> Object:
-    return {"apiVersion": KUEUE_API, "kind": "ResourceFlavor", "metadata": {"name": name}, "spec": {}}
-
-
-def cluster_queue(name: str, flavor: str, cpu: str, memory: str = "1Gi") -> Object:
-    """A ClusterQueue admitting from every namespace, with a nominal CPU/memory quota on one flavor."""
-    quotas = [{"name": "cpu", "nominalQuota": cpu}, {"name": "memory", "nominalQuota": memory}]
-    return {
-        "apiVersion": KUEUE_API,
-        "kind": "ClusterQueue",
-        "metadata": {"name": name},
-        "spec": {
-            "namespaceSelector": {},
-            "resourceGroups": [
-                {"coveredResources": ["cpu", "memory"], "flavors": [{"name": flavor, "resources": quotas}]}
-            ],
-        },
-    }
-
-
-def local_queue(name: str, cluster_queue_name: str) -> Object:
-    return {
-        "apiVersion": KUEUE_API,
-        "kind": "LocalQueue",
-        "metadata": {"name": name},
-        "spec": {"clusterQueue": cluster_queue_name},
-    }
 
 
 def queued_job(name: str, queue: str, cpu: str, parallelism: int = 1) -> Object:

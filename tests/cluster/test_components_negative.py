@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from harness.builders.lws import LeaderWorkerSet
 from harness.checks import CheckFailed, components
 from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.components
 
 def test_lws_check_fails_on_groups_of_the_wrong_size(kube: Clients, stack: StackFigures) -> None:
     with scratch_namespace(kube.core, "lws-neg") as ns:
-        create(kube, builders.leader_worker_set("infer", groups=2, size=2), ns)
+        create(kube, LeaderWorkerSet.sleepers("infer", groups=2, size=2).obj(), ns)
         with pytest.raises(CheckFailed, match=r"pod names .* expected .*infer-0-2"):
             components.lws_groups_formed(kube, ns, "infer", groups=2, size=3, timeout=60)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import mock_vllm
 import pytest
 
+from harness.kube.labels import LWS_NAME_LABEL
 from harness.workloads.images import mock_vllm_image
 from harness.workloads.manifests import (
-    LWS_NAME_LABEL,
     Engine,
     Probe,
     hand_made_group,

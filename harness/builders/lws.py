@@ -1,0 +1,115 @@
+"""LeaderWorkerSets: a fluent wrapper over an LWS of any pod template (mock vLLM engines from
+harness/workloads/manifests.py, or sleepers), with the knobs the suites turn.
+
+    LeaderWorkerSet(mock_vllm_lws("tas", size=2, replicas=3)).single_template().queue("q").obj()
+    LeaderWorkerSet.sleepers("infer", groups=2, size=3).obj()
+"""
+
+from __future__ import annotations
+
+import copy
+
+from harness import versions
+from harness.kube.labels import (
+    KUEUE_PRIORITY_LABEL,
+    KUEUE_QUEUE_LABEL,
+    KUEUE_REQUIRED_TOPOLOGY,
+    LWS_API,
+    LWS_GROUP_KEY_LABEL,
+)
+from harness.kube.objects import Object
+from harness.spec import RACK_LABEL
+
+TINY = {"requests": {"cpu": "10m", "memory": "16Mi"}}
+
+
+class LeaderWorkerSet:
+    def __init__(self, lws: Object) -> None:
+        self.lws = copy.deepcopy(lws)
+
+    @classmethod
+    def sleepers(cls, name: str, groups: int, size: int) -> LeaderWorkerSet:
+        """`groups` groups of `size` pods (a leader and size-1 workers), each pod sleeping."""
+        sleeper = {"name": "main", "image": str(versions.pinned()["busybox"]["image"]), "command": ["sleep", "3600"]}
+        template = {"spec": {"terminationGracePeriodSeconds": 1, "containers": [{**sleeper, "resources": TINY}]}}
+        return cls(
+            {
+                "apiVersion": LWS_API,
+                "kind": "LeaderWorkerSet",
+                "metadata": {"name": name},
+                "spec": {"replicas": groups, "leaderWorkerTemplate": {"size": size, "workerTemplate": template}},
+            }
+        )
+
+    @property
+    def name(self) -> str:
+        return str(self.lws["metadata"]["name"])
+
+    def _templates(self) -> list[Object]:
+        lwt = self.lws["spec"]["leaderWorkerTemplate"]
+        return [t for t in (lwt.get("leaderTemplate"), lwt["workerTemplate"]) if t]
+
+    def queue(self, queue: str, priority_class: str | None = None) -> LeaderWorkerSet:
+        """Submitted to a LocalQueue: Kueue makes one Workload per group and gates its pods until the
+        whole group is admitted (at the WorkloadPriorityClass's priority, when given)."""
+        labels = self.lws["metadata"].setdefault("labels", {})
+        labels[KUEUE_QUEUE_LABEL] = queue
+        if priority_class:
+            labels[KUEUE_PRIORITY_LABEL] = priority_class
+        return self
+
+    def required_topology(self, level: str) -> LeaderWorkerSet:
+        """Kueue places every group within one domain of `level` (a node label of its Topology)."""
+        for t in self._templates():
+            t.setdefault("metadata", {}).setdefault("annotations", {})[KUEUE_REQUIRED_TOPOLOGY] = level
+        return self
+
+    def single_template(self) -> LeaderWorkerSet:
+        """Leader and workers from one template: one Kueue PodSet per group, placed as one."""
+        self.lws["spec"]["leaderWorkerTemplate"].pop("leaderTemplate", None)
+        return self
+
+    def _rack_anti_affinity(self, required: bool) -> LeaderWorkerSet:
+        term = {
+            "topologyKey": RACK_LABEL,
+            "labelSelector": {"matchLabels": {"app": self.name}},
+            "matchLabelKeys": [LWS_GROUP_KEY_LABEL],
+        }
+        rule = (
+            {"requiredDuringSchedulingIgnoredDuringExecution": [term]}
+            if required
+            else {"preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 100, "podAffinityTerm": term}]}
+        )
+        for t in self._templates():
+            t["spec"].setdefault("affinity", {})["podAntiAffinity"] = copy.deepcopy(rule)
+        return self
+
+    def prefer_other_racks(self) -> LeaderWorkerSet:
+        """A soft wish of each group's members to be in different racks (their own group only): left to
+        the scheduler alone, a group spreads over the racks."""
+        return self._rack_anti_affinity(required=False)
+
+    def different_racks(self) -> LeaderWorkerSet:
+        """Each group's members required in different racks: a deliberately cross-rack group."""
+        return self._rack_anti_affinity(required=True)
+
+    def pinned_to_rack(self, rack: str) -> LeaderWorkerSet:
+        for t in self._templates():
+            t["spec"].setdefault("nodeSelector", {})[RACK_LABEL] = rack
+        return self
+
+    def readiness(self, probe: Object) -> LeaderWorkerSet:
+        """Every member's first container gets this readiness probe."""
+        for t in self._templates():
+            t["spec"]["containers"][0]["readinessProbe"] = dict(probe)
+        return self
+
+    def readiness_path(self, path: str) -> LeaderWorkerSet:
+        """The HTTP readiness probe asks `path`: one that never answers 200 makes a group that is never
+        Ready, like an engine that never finishes loading."""
+        for t in self._templates():
+            t["spec"]["containers"][0]["readinessProbe"]["httpGet"]["path"] = path
+        return self
+
+    def obj(self) -> Object:
+        return copy.deepcopy(self.lws)
