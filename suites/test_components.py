@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from harness.builders import core as builders
 from harness.builders.lws import LeaderWorkerSet
 from harness.checks import components
 from harness.cluster.existing import ExistingCluster
@@ -15,7 +16,7 @@ from harness.kube.namespaces import scratch_namespace
 from harness.kube.objects import create
 from harness.report.record import CheckRecord
 from harness.scenarios.components import ADMISSION_TIMEOUT, kueue_queue, lws_groups, pinned_controllers, scaling_rig
-from harness.stack import StackFigures, builders
+from harness.stack import StackFigures
 from harness.stack.require import requires
 
 pytestmark = pytest.mark.components

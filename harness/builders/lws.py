@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 
-from harness import versions
 from harness.kube.labels import (
     KUEUE_PRIORITY_LABEL,
     KUEUE_QUEUE_LABEL,
@@ -17,7 +16,7 @@ from harness.kube.labels import (
     LWS_API,
     LWS_GROUP_KEY_LABEL,
 )
-from harness.kube.objects import Object
+from harness.kube.objects import Object, busybox_image
 from harness.spec import RACK_LABEL
 
 TINY = {"requests": {"cpu": "10m", "memory": "16Mi"}}
@@ -30,7 +29,7 @@ class LeaderWorkerSet:
     @classmethod
     def sleepers(cls, name: str, groups: int, size: int) -> LeaderWorkerSet:
         """`groups` groups of `size` pods (a leader and size-1 workers), each pod sleeping."""
-        sleeper = {"name": "main", "image": str(versions.pinned()["busybox"]["image"]), "command": ["sleep", "3600"]}
+        sleeper = {"name": "main", "image": busybox_image(), "command": ["sleep", "3600"]}
         template = {"spec": {"terminationGracePeriodSeconds": 1, "containers": [{**sleeper, "resources": TINY}]}}
         return cls(
             {

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 
 import websocket
 
+from harness.builders.core import service
 from harness.checks import CheckFailed
 from harness.kube.client import Clients
 from harness.kube.conditions import condition
-from harness.kube.objects import create, service
+from harness.kube.objects import create
 from harness.kube.pods import run_in
 from harness.kube.waits import WaitTimeout, wait_until
 from harness.spec import Testbed

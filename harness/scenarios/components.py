@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from harness.builders import core as builders
 from harness.builders.kueue import ClusterQueue, LocalQueue, ResourceFlavor
 from harness.builders.lws import LeaderWorkerSet
 from harness.checks.components import series_scraped
@@ -16,7 +17,7 @@ from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
 from harness.kube.objects import Object, cluster_objects, create
 from harness.kube.pods import run_in, wait_ready
-from harness.stack import StackFigures, builders
+from harness.stack import StackFigures
 from harness.stack import components as stack_components
 from harness.stack.controllers import Controller, expected_controllers
 from harness.supply import Mode

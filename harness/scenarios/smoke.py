@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from harness.builders.core import web_pod
 from harness.checks import CheckFailed
 from harness.checks.smoke import WEB_PORT, WebPods
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
-from harness.kube.objects import create, web_pod
+from harness.kube.objects import create
 from harness.kube.pods import wait_ready
 from harness.kube.waits import WaitTimeout
 from harness.spec import Testbed

@@ -15,9 +15,8 @@ from kubernetes.client.exceptions import ApiException
 
 from harness.kube.client import Clients
 from harness.kube.labels import HOSTNAME_LABEL
-from harness.kube.objects import cluster_objects, create
+from harness.kube.objects import busybox_image, cluster_objects, create
 from harness.kube.pods import wait_ready
-from harness.stack.builders import busybox
 
 PLACEHOLDER_LABEL = "llm-conformance.io/placeholder"
 PRIORITY = -10
@@ -80,7 +79,7 @@ def fill(kube: Clients, namespace: str, nodes: list[str], priority_class: str, l
                     "containers": [
                         {
                             "name": "hold",
-                            "image": busybox(),
+                            "image": busybox_image(),
                             "command": ["sleep", "3600"],
                             "resources": {"requests": {"cpu": f"{cpu}m", "memory": "8Mi"}},
                         }

@@ -14,6 +14,7 @@ from typing import Any
 
 from kubernetes import client
 
+from harness.builders import core as builders
 from harness.kube import drain
 from harness.kube.client import Clients
 from harness.kube.labels import (
@@ -28,7 +29,6 @@ from harness.kube.labels import (
 )
 from harness.kube.objects import Object, create
 from harness.kube.waits import wait_until
-from harness.stack import builders
 from harness.workloads import groups
 from harness.workloads.images import mock_vllm_image
 from harness.workloads.manifests import PORT, Engine, leader_service, lws_leaders, mock_vllm_lws

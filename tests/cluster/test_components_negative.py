@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from harness.builders import core as builders
 from harness.builders.lws import LeaderWorkerSet
 from harness.checks import CheckFailed, components
 from harness.cluster.testbed import TestbedCluster
@@ -12,7 +13,7 @@ from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
 from harness.kube.objects import create
 from harness.scenarios.components import ADMISSION_TIMEOUT, kueue_queue, lws_groups, pinned_controllers, scaling_rig
-from harness.stack import StackFigures, builders
+from harness.stack import StackFigures
 
 pytestmark = pytest.mark.components
 

@@ -37,7 +37,8 @@ DECOY = "decoy"
 DISRUPTIVE_CHECK = '''
 import pytest
 from harness.kube.namespaces import scratch_namespace
-from harness.kube.objects import create, web_pod
+from harness.builders.core import web_pod
+from harness.kube.objects import create
 from harness.kube.pods import wait_ready
 
 

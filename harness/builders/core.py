@@ -1,28 +1,25 @@
-"""Small builders for the tiny workloads the component checks drive the stack with (a Kueue job, a
-metric exporter, a Deployment for KEDA) and KEDA's ScaledObject."""
+"""Core objects the checks run: the tiny workloads the component checks drive the stack with (a Kueue
+job, a metric exporter, a Deployment for KEDA), KEDA's ScaledObject, and the smoke checks' web pods
+and Services."""
 
 from __future__ import annotations
 
-from harness import versions
 from harness.kube.labels import (
+    HOSTNAME_LABEL,
     KEDA_API,
     KUEUE_QUEUE_LABEL,
     SCRAPE_ANNOTATION,
     SCRAPE_PORT_ANNOTATION,
 )
-from harness.kube.objects import Object
+from harness.kube.objects import Object, busybox_image
 from harness.stack import prometheus
 
 METRICS_PORT = 8080
 TINY = {"requests": {"cpu": "10m", "memory": "16Mi"}}
 
 
-def busybox() -> str:
-    return str(versions.pinned()["busybox"]["image"])
-
-
 def _sleeper(name: str = "main") -> Object:
-    return {"name": name, "image": busybox(), "command": ["sleep", "3600"], "resources": TINY}
+    return {"name": name, "image": busybox_image(), "command": ["sleep", "3600"], "resources": TINY}
 
 
 def queued_job(name: str, queue: str, cpu: str, parallelism: int = 1) -> Object:
@@ -54,7 +51,7 @@ def metric_exporter(name: str, metric: str, value: float, scrape: bool = True) -
             "containers": [
                 {
                     "name": "main",
-                    "image": busybox(),
+                    "image": busybox_image(),
                     "command": ["sh", "-c", script],
                     "ports": [{"containerPort": METRICS_PORT}],
                     "resources": TINY,
@@ -123,3 +120,36 @@ def scaled_object(name: str, target: str, query: str, threshold: float, min_repl
             ],
         },
     }
+
+
+def web_pod(name: str, node: str, port: int = 8080) -> Object:
+    """A busybox httpd on `node` that answers with the node's name: a probe target for the network."""
+    script = f"mkdir -p /www && echo $NODE_NAME > /www/index.html && exec httpd -f -p {port} -h /www"
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": {"app": "web", "node": node}},
+        "spec": {
+            "nodeSelector": {HOSTNAME_LABEL: node},
+            "terminationGracePeriodSeconds": 1,
+            "containers": [
+                {
+                    "name": "web",
+                    "image": busybox_image(),
+                    "command": ["sh", "-c", script],
+                    "env": [{"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}],
+                    "ports": [{"containerPort": port}],
+                    "readinessProbe": {"httpGet": {"path": "/", "port": port}, "periodSeconds": 2},
+                    "resources": {"requests": {"cpu": "5m", "memory": "8Mi"}},
+                }
+            ],
+        },
+    }
+
+
+def service(name: str, selector: dict[str, str], port: int, node_port: int | None = None) -> Object:
+    spec: Object = {"selector": selector, "ports": [{"port": port, "targetPort": port}]}
+    if node_port is not None:
+        spec["type"] = "NodePort"
+        spec["ports"][0]["nodePort"] = node_port
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}, "spec": spec}
