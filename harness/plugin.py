@@ -400,7 +400,7 @@ def stack(request: pytest.FixtureRequest, testbed: TestbedCluster | ExistingClus
 def mock_vllm(testbed: TestbedCluster, stack: StackFigures) -> str:
     """The stack installed and the mock vLLM image on every node; its image name."""
     _require("mock_vllm")
-    from harness.workloads.images import build_mock_vllm
+    from harness.serving.images import build_mock_vllm
 
     image = build_mock_vllm()
     testbed.load_images([image])

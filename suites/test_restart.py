@@ -25,7 +25,7 @@ from harness.load import LoadResult, LoadSpec, background
 from harness.report.record import CheckRecord
 from harness.scenarios import restart as scenarios
 from harness.scenarios.restart import GROUPS, NAME, RECOVERY, SIZE, Served
-from harness.workloads.observe import serves
+from harness.serving.observe import serves
 
 pytestmark = pytest.mark.restart
 # target: the testbed's port, per run. A 16-token stream takes under a second: one silent for 30 s

@@ -16,7 +16,7 @@ from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
 from harness.report.record import CheckRecord
 from harness.scenarios.scaling import FROM_ZERO_HOLD, from_zero_service
-from harness.workloads import inference
+from harness.serving import inference
 
 pytestmark = pytest.mark.scaling
 

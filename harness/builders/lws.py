@@ -1,5 +1,5 @@
 """LeaderWorkerSets: a fluent wrapper over an LWS of any pod template (mock vLLM engines from
-harness/workloads/manifests.py, or sleepers), with the knobs the suites turn.
+harness/serving/manifests.py, or sleepers), with the knobs the suites turn.
 
     LeaderWorkerSet(mock_vllm_lws("tas", size=2, replicas=3)).single_template().queue("q").obj()
     LeaderWorkerSet.sleepers("infer", groups=2, size=3).obj()

@@ -62,7 +62,7 @@ def group_pods(kube: Clients, namespace: str, lwss: list[str]) -> dict[str, list
 
 
 def native_pods(kube: Clients, namespace: str, gang: str) -> dict[str, list[Any]]:
-    """The pods of a native gang (harness.workloads.gpu_groups.native_gang), as one group."""
+    """The pods of a native gang (harness.serving.gpu_groups.native_gang), as one group."""
     pods: list[Any] = kube.core.list_namespaced_pod(namespace, label_selector=f"gang={gang}").items
     return {gang: [p for p in pods if p.metadata.deletion_timestamp is None]}
 

@@ -19,7 +19,7 @@ from harness.kube.client import Clients
 from harness.kube.labels import LWS_GROUP_INDEX_LABEL, LWS_NAME_LABEL
 from harness.kube.pods import describe, is_ready
 from harness.kube.waits import TRANSIENT, WaitTimeout, wait_until
-from harness.workloads.observe import ring_state
+from harness.serving.observe import ring_state
 
 
 @dataclass(frozen=True)

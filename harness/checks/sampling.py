@@ -1,10 +1,10 @@
-"""Whether a group timeline (harness/workloads/groups.py) saw the groups often enough to be judged:
+"""Whether a group timeline (harness/serving/groups.py) saw the groups often enough to be judged:
 the claim every timeline check makes first, so that a gap in the samples cannot read as a pass."""
 
 from __future__ import annotations
 
+from harness.serving.groups import GroupTimeline
 from harness.verdicts import CheckFailed
-from harness.workloads.groups import GroupTimeline
 
 MAX_GAP = 5.0  # seconds without a sample that a judged timeline may have (10 samples at the default interval)
 

@@ -23,11 +23,11 @@ from harness.kube.client import Clients
 from harness.kube.conditions import condition
 from harness.kube.labels import KEDA_API
 from harness.kube.waits import WaitTimeout, wait_until
+from harness.serving import buffer, groups, inference
+from harness.serving.groups import GroupTimeline
+from harness.serving.inference import Service
+from harness.serving.observe import timed_stream
 from harness.stack import prometheus
-from harness.workloads import buffer, groups, inference
-from harness.workloads.groups import GroupTimeline
-from harness.workloads.inference import Service
-from harness.workloads.observe import timed_stream
 
 # Seconds the group that answered the first request may take to show every member Ready: a worker's
 # readiness probe period (2 s) several times over, far below a group's start (about 10 s).

@@ -19,9 +19,9 @@ from harness.dra import install_fake_gpu
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
 from harness.kube.objects import cluster_objects, create
+from harness.serving.gpu_groups import GpuLayout, gpu_group, native_gang
+from harness.serving.images import build_mock_vllm
 from harness.stack import KueueOptions, install_stack
-from harness.workloads.gpu_groups import GpuLayout, gpu_group, native_gang
-from harness.workloads.images import build_mock_vllm
 
 WAIT_FOR_PODS_READY = "30s"  # the suite's Kueue: a group not Ready within this is evicted and requeued
 QUEUE = "gpus"  # the LocalQueue in every scratch namespace

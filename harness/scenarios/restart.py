@@ -28,8 +28,8 @@ from harness.kube.labels import LWS_GROUP_INDEX_LABEL, LWS_NAME_LABEL
 from harness.kube.namespaces import scratch_namespace
 from harness.kube.node_faults import StoppedNode, out_of_service
 from harness.kube.objects import Object, create
+from harness.serving.manifests import PORT, Engine, leader_service, lws_leaders, mock_vllm_lws
 from harness.spec.model import PortMapping
-from harness.workloads.manifests import PORT, Engine, leader_service, lws_leaders, mock_vllm_lws
 
 NAME, GROUPS, SIZE = "vllm", 2, 2
 ENGINE = Engine(inter_token_latency_ms=5, shutdown_timeout_seconds=2, termination_grace_period_seconds=5)

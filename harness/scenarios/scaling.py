@@ -17,9 +17,9 @@ from harness.kube.namespaces import scratch_namespace
 from harness.kube.objects import create
 from harness.kube.waits import wait_until
 from harness.load import LoadSpec
-from harness.workloads import buffer, inference
-from harness.workloads.inference import Service
-from harness.workloads.manifests import Engine
+from harness.serving import buffer, inference
+from harness.serving.inference import Service
+from harness.serving.manifests import Engine
 
 SIZE = 2
 # Two sequences per engine: a few users already make a queue, which is what KEDA scales on.

@@ -31,13 +31,13 @@ from harness.kube.objects import create, delete, delete_all, delete_object, wait
 from harness.kube.pods import wait_ready
 from harness.kube.waits import WaitTimeout, wait_until
 from harness.report.record import CheckRecord
+from harness.serving.manifests import Engine, leader_service, lws_leaders, mock_vllm_lws
+from harness.serving.observe import ring_state, stream_chat
 from harness.spec import RACK_LABEL, ZONE_LABEL, Testbed
 from harness.spec.model import PortMapping
 from harness.topology.allocations import wait_allocated
 from harness.topology.claims import Rounds, numa_is
 from harness.topology.placement import Member, groups, placement_map, record_placement
-from harness.workloads.manifests import Engine, leader_service, lws_leaders, mock_vllm_lws
-from harness.workloads.observe import ring_state, stream_chat
 
 SIZE = 2
 API_SERVICE = "topology-api"

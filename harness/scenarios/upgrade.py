@@ -21,9 +21,9 @@ from harness.kube.client import Clients
 from harness.kube.labels import LWS_NAME_LABEL
 from harness.kube.waits import wait_until
 from harness.load import LoadSpec
-from harness.workloads import inference
-from harness.workloads.inference import Service
-from harness.workloads.manifests import Engine
+from harness.serving import inference
+from harness.serving.inference import Service
+from harness.serving.manifests import Engine
 
 SIZE = 2
 PRE_STOP = 5  # s: covers the readiness probe period and kube-proxy catching up

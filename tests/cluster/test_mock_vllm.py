@@ -21,9 +21,9 @@ from harness.kube.namespaces import scratch_namespace
 from harness.kube.objects import create
 from harness.kube.pods import describe, wait_ready
 from harness.kube.waits import wait_until
-from harness.workloads.images import build_mock_vllm
-from harness.workloads.manifests import Engine, hand_made_group, hand_made_leaders, leader_service
-from harness.workloads.observe import ring_state, serves
+from harness.serving.images import build_mock_vllm
+from harness.serving.manifests import Engine, hand_made_group, hand_made_leaders, leader_service
+from harness.serving.observe import ring_state, serves
 
 pytestmark = pytest.mark.components
 NAME = "mock"

@@ -13,10 +13,10 @@ from harness.kube.labels import LWS_NAME_LABEL
 from harness.kube.namespaces import scratch_namespace
 from harness.kube.objects import create
 from harness.kube.waits import wait_until
+from harness.serving.images import build_mock_vllm
+from harness.serving.manifests import Engine, leader_service, lws_leaders, mock_vllm_lws
+from harness.serving.observe import ring_state, serves
 from harness.stack import install, lws
-from harness.workloads.images import build_mock_vllm
-from harness.workloads.manifests import Engine, leader_service, lws_leaders, mock_vllm_lws
-from harness.workloads.observe import ring_state, serves
 
 pytestmark = pytest.mark.components
 NAME, GROUPS, SIZE = "mock", 2, 2

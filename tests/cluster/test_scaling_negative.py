@@ -26,8 +26,8 @@ from harness.scenarios.scaling import (
     queue_load,
     queue_scaled_service,
 )
-from harness.workloads import buffer, inference
-from harness.workloads.manifests import Engine
+from harness.serving import buffer, inference
+from harness.serving.manifests import Engine
 
 pytestmark = pytest.mark.scaling
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from harness.builders.kueue import ROOMY, ClusterQueue, LocalQueue, ResourceFlavor, Topology, WorkloadPriorityClass
 from harness.builders.lws import LeaderWorkerSet
 from harness.kube.labels import KUEUE_PRIORITY_LABEL, KUEUE_QUEUE_LABEL, KUEUE_REQUIRED_TOPOLOGY, LWS_GROUP_KEY_LABEL
+from harness.serving.manifests import mock_vllm_lws
 from harness.spec import RACK_LABEL, ZONE_LABEL
 from harness.stack.kueue import GPU_RESOURCE
-from harness.workloads.manifests import mock_vllm_lws
 
 
 def test_a_gpu_cluster_queue_covers_cpu_memory_and_gpus_and_may_preempt() -> None:

@@ -36,7 +36,7 @@ HEAVY = (
     "harness.stack",
     "harness.supply",
     "harness.dra",
-    "harness.workloads",
+    "harness.serving",
 )
 
 

@@ -6,8 +6,8 @@ import mock_vllm
 import pytest
 
 from harness.kube.labels import LWS_NAME_LABEL
-from harness.workloads.images import mock_vllm_image
-from harness.workloads.manifests import (
+from harness.serving.images import mock_vllm_image
+from harness.serving.manifests import (
     Engine,
     Probe,
     hand_made_group,

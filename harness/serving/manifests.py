@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from harness.kube.labels import HOSTNAME_LABEL, LWS_API, LWS_EXCLUSIVE_TOPOLOGY, LWS_NAME_LABEL, LWS_WORKER_INDEX_LABEL
 from harness.kube.objects import Object
-from harness.workloads.images import mock_vllm_image
+from harness.serving.images import mock_vllm_image
 
 PORT = 8000
 # Hand-made groups carry their own labels: LWS's webhook rejects pods with its labels that it did not make.

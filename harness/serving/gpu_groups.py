@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from harness.builders.lws import LeaderWorkerSet
 from harness.dra.claims import Claim
 from harness.kube.objects import Object
+from harness.serving.manifests import Engine, mock_vllm_lws
 from harness.spec import Testbed
-from harness.workloads.manifests import Engine, mock_vllm_lws
 
 NODE_GPUS = "node-gpus"  # the ResourceClaimTemplate every member names
 

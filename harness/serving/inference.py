@@ -1,7 +1,7 @@
 """An inference service as the scaling and upgrade suites deploy it: a LeaderWorkerSet of mock vLLM
 groups, scraped by Prometheus, behind a NodePort Service to its leaders, optionally scaled by KEDA.
 
-The builders in harness.workloads.manifests make the objects; this module adds what these suites
+The builders in harness.serving.manifests make the objects; this module adds what these suites
 turn: scrape annotations, the rollout strategy, KEDA's ScaledObject on the LWS's scale subresource,
 and workers that outlive their leader's drain.
 """
@@ -29,9 +29,9 @@ from harness.kube.labels import (
 )
 from harness.kube.objects import Object, create
 from harness.kube.waits import wait_until
-from harness.workloads import groups
-from harness.workloads.images import mock_vllm_image
-from harness.workloads.manifests import PORT, Engine, leader_service, lws_leaders, mock_vllm_lws
+from harness.serving import groups
+from harness.serving.images import mock_vllm_image
+from harness.serving.manifests import PORT, Engine, leader_service, lws_leaders, mock_vllm_lws
 
 WAITING = "vllm:num_requests_waiting"
 GATEWAY_HELD = "llmc:gateway_requests_held"
