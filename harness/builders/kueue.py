@@ -19,6 +19,10 @@ from harness.stack.kueue import GPU_RESOURCE
 ROOMY = {"cpu": "64", "memory": "256Gi"}
 
 
+def _kueue(kind: str, name: str, **fields: object) -> Object:
+    return {"apiVersion": KUEUE_API, "kind": kind, "metadata": {"name": name}, **fields}
+
+
 @dataclass
 class ResourceFlavor:
     name: str
@@ -35,12 +39,7 @@ class ResourceFlavor:
         return self
 
     def obj(self) -> Object:
-        return {
-            "apiVersion": KUEUE_API,
-            "kind": "ResourceFlavor",
-            "metadata": {"name": self.name},
-            "spec": copy.deepcopy(self.spec),
-        }
+        return _kueue("ResourceFlavor", self.name, spec=copy.deepcopy(self.spec))
 
 
 @dataclass
@@ -78,7 +77,7 @@ class ClusterQueue:
         }
         if self.preemption:
             spec["preemption"] = dict(self.preemption)
-        return {"apiVersion": KUEUE_API, "kind": "ClusterQueue", "metadata": {"name": self.name}, "spec": spec}
+        return _kueue("ClusterQueue", self.name, spec=spec)
 
 
 @dataclass
@@ -87,12 +86,7 @@ class LocalQueue:
     cluster_queue: str
 
     def obj(self) -> Object:
-        return {
-            "apiVersion": KUEUE_API,
-            "kind": "LocalQueue",
-            "metadata": {"name": self.name},
-            "spec": {"clusterQueue": self.cluster_queue},
-        }
+        return _kueue("LocalQueue", self.name, spec={"clusterQueue": self.cluster_queue})
 
 
 @dataclass
@@ -103,12 +97,7 @@ class Topology:
     levels: tuple[str, ...] = (ZONE_LABEL, RACK_LABEL, HOSTNAME_LABEL)
 
     def obj(self) -> Object:
-        return {
-            "apiVersion": KUEUE_API,
-            "kind": "Topology",
-            "metadata": {"name": self.name},
-            "spec": {"levels": [{"nodeLabel": label} for label in self.levels]},
-        }
+        return _kueue("Topology", self.name, spec={"levels": [{"nodeLabel": label} for label in self.levels]})
 
 
 @dataclass
@@ -117,9 +106,4 @@ class WorkloadPriorityClass:
     value: int
 
     def obj(self) -> Object:
-        return {
-            "apiVersion": KUEUE_API,
-            "kind": "WorkloadPriorityClass",
-            "metadata": {"name": self.name},
-            "value": self.value,
-        }
+        return _kueue("WorkloadPriorityClass", self.name, value=self.value)
