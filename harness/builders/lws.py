@@ -10,11 +10,15 @@ from __future__ import annotations
 import copy
 
 from harness.kube.labels import (
+    HOSTNAME_LABEL,
     KUEUE_PRIORITY_LABEL,
     KUEUE_QUEUE_LABEL,
     KUEUE_REQUIRED_TOPOLOGY,
     LWS_API,
     LWS_GROUP_KEY_LABEL,
+    LWS_NAME_LABEL,
+    SCRAPE_ANNOTATION,
+    SCRAPE_PORT_ANNOTATION,
 )
 from harness.kube.objects import Object, busybox_image
 from harness.spec import RACK_LABEL
@@ -108,6 +112,59 @@ class LeaderWorkerSet:
         Ready, like an engine that never finishes loading."""
         for t in self._templates():
             t["spec"]["containers"][0]["readinessProbe"]["httpGet"]["path"] = path
+        return self
+
+    def scraped(self, port: int) -> LeaderWorkerSet:
+        """Prometheus scrapes every member's /metrics on `port`."""
+        for t in self._templates():
+            t["metadata"]["annotations"] = {SCRAPE_ANNOTATION: "true", SCRAPE_PORT_ANNOTATION: str(port)}
+        return self
+
+    def _members(self, **keys: list[str]) -> Object:
+        """A pod affinity term over this LWS's pods on one node, told apart by the group-key label."""
+        return {"labelSelector": {"matchLabels": {LWS_NAME_LABEL: self.name}}, "topologyKey": HOSTNAME_LABEL, **keys}
+
+    def spread_members(self) -> LeaderWorkerSet:
+        """The members of one group run on different nodes."""
+        term = self._members(matchLabelKeys=[LWS_GROUP_KEY_LABEL])
+        for t in self._templates():
+            affinity = t["spec"].setdefault("affinity", {})
+            affinity["podAntiAffinity"] = {"requiredDuringSchedulingIgnoredDuringExecution": [copy.deepcopy(term)]}
+        return self
+
+    def node_per_group(self) -> LeaderWorkerSet:
+        """No node hosts two groups, so draining a node takes down exactly one group. Hard: the
+        anti-affinity to other groups. Soft: a group's members share a node, so a replacement is never
+        held to the node its terminating predecessor still occupies (a hard co-location would be)."""
+        others = self._members(mismatchLabelKeys=[LWS_GROUP_KEY_LABEL])
+        own = self._members(matchLabelKeys=[LWS_GROUP_KEY_LABEL])
+        for t in self._templates():
+            affinity = t["spec"].setdefault("affinity", {})
+            affinity["podAntiAffinity"] = {"requiredDuringSchedulingIgnoredDuringExecution": [copy.deepcopy(others)]}
+            affinity["podAffinity"] = {
+                "preferredDuringSchedulingIgnoredDuringExecution": [
+                    {"weight": 100, "podAffinityTerm": copy.deepcopy(own)}
+                ]
+            }
+        return self
+
+    def worker_pre_stop(self, seconds: int) -> LeaderWorkerSet:
+        """Workers sleep `seconds` in preStop (their grace period covers it): a worker that leaves breaks
+        its leader's ring and cuts the leader's streams, so in a graceful drain the workers must outlive
+        the leader's drain."""
+        spec = self.lws["spec"]["leaderWorkerTemplate"]["workerTemplate"]["spec"]
+        spec["containers"][0]["lifecycle"] = {"preStop": {"sleep": {"seconds": seconds}}}
+        spec["terminationGracePeriodSeconds"] = max(spec.get("terminationGracePeriodSeconds", 30), seconds + 5)
+        return self
+
+    def rollout(self, max_unavailable: int | None = None, max_surge: int | None = None) -> LeaderWorkerSet:
+        """A RollingUpdate strategy with these bounds (in groups)."""
+        rolling: Object = {}
+        if max_unavailable is not None:
+            rolling["maxUnavailable"] = max_unavailable
+        if max_surge is not None:
+            rolling["maxSurge"] = max_surge
+        self.lws["spec"]["rolloutStrategy"] = {"type": "RollingUpdate", "rollingUpdateConfiguration": rolling}
         return self
 
     def obj(self) -> Object:

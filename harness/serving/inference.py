@@ -8,22 +8,19 @@ and workers that outlive their leader's drain.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any
 
 from kubernetes import client
 
 from harness.builders import core as builders
+from harness.builders.lws import LeaderWorkerSet
 from harness.kube import drain
 from harness.kube.client import Clients
 from harness.kube.labels import (
-    HOSTNAME_LABEL,
     KEDA_API,
     LWS_API,
     LWS_GROUP_INDEX_LABEL,
-    LWS_GROUP_KEY_LABEL,
-    LWS_NAME_LABEL,
     SCRAPE_ANNOTATION,
     SCRAPE_PORT_ANNOTATION,
 )
@@ -59,49 +56,19 @@ def inference_lws(
     spread_members: bool = False,
     node_per_group: bool = False,
 ) -> Object:
-    """mock_vllm_lws with Prometheus scrape annotations on every member, and optionally a rollout
-    strategy and a longer preStop on workers: a worker that leaves breaks its leader's ring and cuts
-    the leader's streams, so in a graceful drain the workers must outlive the leader's drain.
-    `spread_members` puts the members of one group on different nodes; `node_per_group` keeps other
-    groups off a group's nodes, so draining a node takes down exactly one group."""
-    lws = mock_vllm_lws(name, size=size, replicas=replicas, engine=engine)
-    template = lws["spec"]["leaderWorkerTemplate"]
-    for key in ("leaderTemplate", "workerTemplate"):
-        template[key]["metadata"]["annotations"] = {SCRAPE_ANNOTATION: "true", SCRAPE_PORT_ANNOTATION: str(PORT)}
-    group_key = {"labelSelector": {"matchLabels": {LWS_NAME_LABEL: name}}, "topologyKey": HOSTNAME_LABEL}
-    affinity: Object = {}
+    """mock_vllm_lws scraped by Prometheus, with the LeaderWorkerSet builder's knobs the scaling and
+    upgrade suites turn: a rollout strategy, a longer preStop on workers, members spread over nodes,
+    a node per group."""
+    lws = LeaderWorkerSet(mock_vllm_lws(name, size=size, replicas=replicas, engine=engine)).scraped(PORT)
     if spread_members:
-        affinity["podAntiAffinity"] = {
-            "requiredDuringSchedulingIgnoredDuringExecution": [{**group_key, "matchLabelKeys": [LWS_GROUP_KEY_LABEL]}]
-        }
+        lws.spread_members()
     if node_per_group:
-        # Hard: no node hosts two groups. Soft: a group's members share a node, so a replacement is never
-        # held to the node its terminating predecessor still occupies (a hard co-location would be).
-        affinity["podAntiAffinity"] = {
-            "requiredDuringSchedulingIgnoredDuringExecution": [
-                {**group_key, "mismatchLabelKeys": [LWS_GROUP_KEY_LABEL]}
-            ]
-        }
-        affinity["podAffinity"] = {
-            "preferredDuringSchedulingIgnoredDuringExecution": [
-                {"weight": 100, "podAffinityTerm": {**group_key, "matchLabelKeys": [LWS_GROUP_KEY_LABEL]}}
-            ]
-        }
-    if affinity:
-        for key in ("leaderTemplate", "workerTemplate"):
-            template[key]["spec"]["affinity"] = copy.deepcopy(affinity)
+        lws.node_per_group()
     if worker_pre_stop_seconds:
-        spec = template["workerTemplate"]["spec"]
-        spec["containers"][0]["lifecycle"] = {"preStop": {"sleep": {"seconds": worker_pre_stop_seconds}}}
-        spec["terminationGracePeriodSeconds"] = max(spec["terminationGracePeriodSeconds"], worker_pre_stop_seconds + 5)
+        lws.worker_pre_stop(worker_pre_stop_seconds)
     if max_unavailable is not None or max_surge is not None:
-        rolling: Object = {}
-        if max_unavailable is not None:
-            rolling["maxUnavailable"] = max_unavailable
-        if max_surge is not None:
-            rolling["maxSurge"] = max_surge
-        lws["spec"]["rolloutStrategy"] = {"type": "RollingUpdate", "rollingUpdateConfiguration": rolling}
-    return lws
+        lws.rollout(max_unavailable, max_surge)
+    return lws.obj()
 
 
 def deploy(kube: Clients, namespace: str, lws: Object, node_port: int | None) -> Service:

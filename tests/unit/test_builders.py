@@ -72,3 +72,15 @@ def test_sleeper_groups() -> None:
         "sleep",
         "3600",
     ]
+
+
+def test_drain_and_rollout_knobs() -> None:
+    lws = LeaderWorkerSet(mock_vllm_lws("infer", size=2, replicas=3)).worker_pre_stop(40).rollout(max_surge=1)
+    obj = lws.node_per_group().scraped(8000).obj()
+    worker = obj["spec"]["leaderWorkerTemplate"]["workerTemplate"]
+    assert worker["spec"]["containers"][0]["lifecycle"] == {"preStop": {"sleep": {"seconds": 40}}}
+    assert worker["spec"]["terminationGracePeriodSeconds"] == 45
+    assert obj["spec"]["rolloutStrategy"] == {"type": "RollingUpdate", "rollingUpdateConfiguration": {"maxSurge": 1}}
+    anti = worker["spec"]["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0]
+    assert anti["mismatchLabelKeys"] == [LWS_GROUP_KEY_LABEL]
+    assert worker["metadata"]["annotations"] == {"prometheus.io/scrape": "true", "prometheus.io/port": "8000"}
