@@ -61,7 +61,7 @@ MARKERS = {
 JUNIT = "junit_01.xml"
 # Our own images are built from these packages: distributions of their own in the harness's
 # repository, not on PyPI, so not dependencies of the harness; a run that needs one says so.
-INSTALL = {"fake_gpu": "pip install ./fake-gpu", "mock_vllm": "pip install ./workloads"}
+INSTALL = {"fake_gpu": "pip install ./fake-gpu", "mock_vllm": "pip install ./workloads/mock-vllm"}
 
 # Options a config file may set too (ini key = dest), and how its value reads. Not
 # --llmc-allow-disruption: handing a cluster over for disruption is said per run, on the command line.

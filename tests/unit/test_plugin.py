@@ -252,7 +252,9 @@ def test_a_module_that_needs_an_uninstalled_package_says_how_to_install_it(tmp_p
 
 def test_a_fixture_that_needs_an_uninstalled_package_fails_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(plugin.importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(pytest.fail.Exception, match=r"mock_vllm package is not installed: `pip install ./workloads`"):
+    with pytest.raises(
+        pytest.fail.Exception, match=r"mock_vllm package is not installed: `pip install ./workloads/mock-vllm`"
+    ):
         plugin._require("mock_vllm")
 
 
