@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 
+from harness.builders.core import TINY
 from harness.kube.labels import (
     HOSTNAME_LABEL,
     KUEUE_PRIORITY_LABEL,
@@ -22,8 +23,6 @@ from harness.kube.labels import (
 )
 from harness.kube.objects import Object, busybox_image
 from harness.spec import RACK_LABEL
-
-TINY = {"requests": {"cpu": "10m", "memory": "16Mi"}}
 
 
 class LeaderWorkerSet:
