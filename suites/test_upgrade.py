@@ -32,8 +32,8 @@ from harness.scenarios.upgrade import (
     spread_groups,
     wait_traffic,
 )
-from harness.workloads import inference
-from harness.workloads.groups import GroupTimeline
+from harness.serving import inference
+from harness.serving.groups import GroupTimeline
 
 pytestmark = [pytest.mark.upgrade, pytest.mark.disruptive]
 

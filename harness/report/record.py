@@ -12,9 +12,9 @@ record into results.json. Keep values JSON-serialisable: numbers, strings, lists
         record.load(result, out_dir)             # a harness.load LoadResult and its output folder
         record.placement(group="vllm-0", rack="rack-1", node="llmc-worker", numa=0, devices=["gpu-0"])
 
-A check that cannot apply to this cluster calls `record.not_applicable("why")`, which ends the test
-as skipped with that reason and verdict "not_applicable". Use it only where the cluster genuinely
-lacks the feature; a missing testbed is an error, never "not applicable".
+A check that cannot apply to this cluster calls `record.not_applicable("why")` (or raises NotApplicable):
+the plugin ends the test as skipped with that reason and verdict "not_applicable". Use it only where the
+cluster genuinely lacks the feature; a missing testbed is an error, never "not applicable".
 """
 
 from __future__ import annotations
@@ -24,9 +24,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
-import pytest
-
 from harness.load.results import LoadResult
+from harness.verdicts import NotApplicable
 
 NOT_APPLICABLE = "not applicable: "
 
@@ -117,7 +116,7 @@ class CheckRecord:
     def not_applicable(self, reason: str) -> NoReturn:
         self.verdict = "not_applicable"
         self.reason = reason
-        pytest.skip(NOT_APPLICABLE + reason)
+        raise NotApplicable(reason)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -44,7 +44,7 @@ def namespace(kube):
 
 def test_failing_check_with_a_live_pod(kube, namespace, record):
     """A deliberately failing check whose pod still runs when it is reported"""
-    kube.core.create_namespaced_pod(namespace, talker("talker"))
+    create(kube, talker("talker"), namespace)
     wait_ready(kube.core, namespace, ["talker"], timeout=120)
     raise CheckFailed("talker: deliberately failed, to see its diagnostics")
 
@@ -52,7 +52,7 @@ def test_failing_check_with_a_live_pod(kube, namespace, record):
 def test_failing_check_in_a_deleted_namespace(kube):
     """A deliberately failing check whose namespace is gone when it is reported"""
     with scratch_namespace(kube.core, "gone") as ns:
-        kube.core.create_namespaced_pod(ns, talker("vanishing"))
+        create(kube, talker("vanishing"), ns)
         wait_ready(kube.core, ns, ["vanishing"], timeout=120)
         raise CheckFailed("vanishing: deliberately failed, to see its diagnostics")
 '''
