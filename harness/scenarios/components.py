@@ -4,12 +4,28 @@
 from __future__ import annotations
 
 import dataclasses
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from harness.stack import StackFigures, builders
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+from kubernetes.dynamic import DynamicClient
+
+from harness.checks import operators
+from harness.checks.operators import Operator, conditions
+from harness.kube.client import Clients
+from harness.kube.dynamic import cluster_objects
+from harness.kube.namespaces import scratch_namespace
+from harness.kube.waits import wait_until
+from harness.stack import StackFigures, builders, kueue, lws
 from harness.stack import components as stack_components
 from harness.stack.controllers import Controller, expected_controllers
 from harness.stack.render import Object
 from harness.supply import Mode
+from harness.workloads import inference
+from harness.workloads.inference import Service
+from harness.workloads.manifests import Engine, mock_vllm_lws
 
 
 def pinned_controllers(stack: StackFigures, mode: Mode, repinned: str | None = None) -> list[Controller]:
@@ -39,3 +55,144 @@ def lws_groups(name: str, groups: int, size: int, queue: str | None = None) -> O
     if queue is not None:
         lws["metadata"]["labels"] = {builders.QUEUE_LABEL: queue}
     return lws
+
+
+# --- robust controller: an operator's objects, and its validating webhook removed (the control) ------
+
+
+def lws_operator() -> Operator:
+    """LWS: a group with maxUnavailable and maxSurge both 0 passes the CRD schema; LWS's webhook refuses it."""
+    invalid = builders.leader_worker_set("invalid", groups=1, size=2)
+    invalid["spec"]["rolloutStrategy"] = {
+        "type": "RollingUpdate",
+        "rollingUpdateConfiguration": {"maxUnavailable": 0, "maxSurge": 0},
+    }
+
+    def reconciled(obj: Object) -> tuple[bool, str]:
+        ready, state = obj.get("status", {}).get("readyReplicas", 0), conditions(obj)
+        return ready == 1 and state.get("Available") == "True", f"readyReplicas {ready}, conditions {state}"
+
+    return Operator(
+        name="lws",
+        namespace=lws.NAMESPACE,
+        group=lws.API.split("/")[0],
+        invalid=invalid,
+        refusal="must not be 0 when `maxSurge` is 0",
+        valid=builders.leader_worker_set("valid", groups=1, size=2),
+        reconciled=reconciled,
+    )
+
+
+def kueue_operator(flavor: str, suffix: str) -> Operator:
+    """Kueue: a ClusterQueue with a negative quota passes the CRD schema; Kueue's webhook refuses it.
+    The valid one becomes Active once Kueue has reconciled it with its ResourceFlavor."""
+
+    def reconciled(obj: Object) -> tuple[bool, str]:
+        state = conditions(obj)
+        return state.get("Active") == "True", f"conditions {state}"
+
+    return Operator(
+        name="kueue",
+        namespace=kueue.NAMESPACE,
+        group=kueue.API.split("/")[0],
+        invalid=builders.cluster_queue(f"llmc-invalid-{suffix}", flavor, cpu="-1"),
+        refusal="must be greater than or equal to 0",
+        valid=builders.cluster_queue(f"llmc-valid-{suffix}", flavor, cpu="1"),
+        reconciled=reconciled,
+    )
+
+
+@contextmanager
+def operator(kube: Clients, name: str) -> Iterator[tuple[Operator, str | None]]:
+    """The operator `name` (lws, kueue) with what its objects need: a scratch namespace for LWS's, a
+    ResourceFlavor for Kueue's cluster-scoped ClusterQueues (removed afterwards, as they are)."""
+    if name == "lws":
+        with scratch_namespace(kube.core, "operator") as ns:
+            yield lws_operator(), ns
+        return
+    suffix = secrets.token_hex(3)
+    flavor = f"llmc-flavor-{suffix}"
+    op = kueue_operator(flavor, suffix)
+    with cluster_objects(kube, [builders.resource_flavor(flavor)]):
+        try:
+            yield op, None
+        finally:
+            for obj in (op.valid, op.invalid):
+                delete_if_present(kube, obj)
+
+
+@contextmanager
+def validating_webhooks_removed(kube: Clients, op: Operator, namespace: str | None) -> Iterator[list[str]]:
+    """The operator's ValidatingWebhookConfigurations deleted for the block (the control's one change),
+    then restored as they were; both waits bounded: until the API server accepts the invalid object
+    (dry run), and afterwards until its webhook refuses it again."""
+    api = client.AdmissionregistrationV1Api(kube.api)
+    names = operators.validating_webhooks(kube, op.namespace)
+    saved = [api.read_validating_webhook_configuration(n) for n in names]
+    for n in names:
+        api.delete_validating_webhook_configuration(n)
+    try:
+        wait_until(
+            lambda: _refusal_state(kube, op, namespace, refused=False),
+            WEBHOOK_CACHE_TIMEOUT,
+            f"the API server admits {op.name}'s invalid object without its webhook",
+        )
+        yield names
+    finally:
+        for config in saved:
+            meta = config.metadata
+            config.metadata = client.V1ObjectMeta(name=meta.name, labels=meta.labels, annotations=meta.annotations)
+            try:
+                api.create_validating_webhook_configuration(config)
+            except ApiException as e:
+                if e.status != 409:  # already back (recreated by someone else): nothing to restore
+                    raise
+        wait_until(
+            lambda: _refusal_state(kube, op, namespace, refused=True),
+            WEBHOOK_CACHE_TIMEOUT,
+            f"{op.name}'s validating webhook refuses its invalid object again",
+        )
+
+
+# The API server picks up webhook configuration changes from its informer: seconds, bounded here.
+WEBHOOK_CACHE_TIMEOUT = 60
+
+
+def _refusal_state(kube: Clients, op: Operator, namespace: str | None, refused: bool) -> tuple[bool, str]:
+    answer = operators.refused(kube, op.invalid, namespace, dry_run=True)
+    by_webhook = answer is not None and operators.WEBHOOK_DENIED in answer
+    return by_webhook == refused, f"dry run: {answer or 'accepted'}"
+
+
+def delete_if_present(kube: Clients, obj: Object) -> None:
+    resource = DynamicClient(kube.api).resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
+    try:
+        resource.delete(name=obj["metadata"]["name"])
+    except Exception as e:  # the dynamic client's NotFoundError: already gone
+        if getattr(e, "status", None) != 404:
+            raise
+
+
+# --- AI service metrics: mock vLLM groups, scraped by the testbed's Prometheus or not (the control) ---
+
+SERVICE_GROUPS = 2
+SERVICE_GROUP_SIZE = 2
+SERVICE_REQUESTS = 10  # split evenly over the groups' leaders
+SERVICE_ENGINE = Engine(time_to_first_token_ms=10, inter_token_latency_ms=5)
+
+
+def inference_groups(kube: Clients, namespace: str, scraped: bool = True) -> Service:
+    """Mock vLLM groups whose every member Prometheus scrapes (the annotations inference_lws sets), or
+    the same groups without them; waits until every group is whole and serving."""
+    groups = (
+        inference.inference_lws("infer", SERVICE_GROUP_SIZE, SERVICE_GROUPS, SERVICE_ENGINE)
+        if scraped
+        else mock_vllm_lws("infer", SERVICE_GROUP_SIZE, SERVICE_GROUPS, SERVICE_ENGINE)
+    )
+    svc = inference.deploy(kube, namespace, groups, node_port=None)
+    inference.wait_whole(kube, svc, SERVICE_GROUPS)
+    return svc
+
+
+def leaders(svc: Service) -> list[str]:
+    return [f"{svc.lws}-{g}" for g in range(SERVICE_GROUPS)]

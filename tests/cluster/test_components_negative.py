@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from harness.checks import CheckFailed, components
+from harness.checks import CheckFailed, components, operators, service_metrics
 from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
+from harness.scenarios import components as scenarios
 from harness.scenarios.components import ADMISSION_TIMEOUT, lws_groups, pinned_controllers
 from harness.stack import StackFigures, builders
 
@@ -66,3 +67,30 @@ def test_lws_admission_check_fails_without_the_queue_label(kube: Clients, stack:
         components.create(kube, lws_groups("queued", groups=2, size=2), ns)
         with pytest.raises(CheckFailed, match=r"2 Kueue workloads admitted .*not reached .*workloads none"):
             components.workloads_admitted(kube, ns, count=2, timeout=ADMISSION_TIMEOUT)
+
+
+@pytest.mark.parametrize("name", ["lws", "kueue"])
+def test_operator_check_fails_without_the_validating_webhook(kube: Clients, stack: StackFigures, name: str) -> None:
+    """The suite's operator check with the operator's ValidatingWebhookConfigurations removed for the
+    test (restored afterwards): the invalid object is accepted."""
+    with (
+        scenarios.operator(kube, name) as (op, namespace),
+        scenarios.validating_webhooks_removed(kube, op, namespace) as removed,
+    ):
+        assert removed, f"{name} has no validating webhook configuration to remove"
+        kind = op.invalid["kind"]
+        with pytest.raises(CheckFailed, match=rf"{name}: invalid {kind} \S+ was accepted: no admission webhook"):
+            operators.operator_works(kube, op, namespace)
+
+
+def test_service_metrics_check_fails_for_groups_nobody_scrapes(
+    kube: Clients, stack: StackFigures, mock_vllm: str
+) -> None:
+    """The suite's inference groups without the scrape annotations: their requests are not counted."""
+    with scratch_namespace(kube.core, "service-metrics-neg") as ns:
+        svc = scenarios.inference_groups(kube, ns, scraped=False)
+        sent = service_metrics.send_completions(
+            kube, ns, scenarios.leaders(svc), scenarios.SERVICE_REQUESTS, scenarios.SERVICE_ENGINE.model
+        )
+        with pytest.raises(CheckFailed, match=r"group infer-0: answered 5, Prometheus has no .*are no scrape target"):
+            service_metrics.requests_counted(kube, ns, svc.lws, sent, timeout=30)
