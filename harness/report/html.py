@@ -24,8 +24,10 @@ th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: left; vertical-al
 th { background: #f0f0f0; }
 .passed { color: #186a1b; } .failed, .error { color: #b00020; font-weight: bold; }
 .not_applicable, .not_run, .not_checked { color: #777; }
-td.passed, td.failed, td.error, td.not_applicable, td.not_run, td.not_checked { white-space: nowrap; }
+td.passed, td.failed, td.error, td.not_applicable, td.not_run { white-space: nowrap; }
 .counts span { display: inline-block; margin-right: 1.5em; font-size: 20px; }
+#ai-conformance-table td:nth-child(3) code { font-size: 12px; overflow-wrap: anywhere; }
+#ai-conformance-table td:nth-child(3) { max-width: 320px; }
 section.check { border-top: 1px solid #ddd; padding-top: 0.5em; margin-top: 1.5em; }
 svg.plot { display: block; margin: 0.5em 0; }
 pre { white-space: pre-wrap; background: #f7f7f7; padding: 0.5em; font-size: 13px; }
@@ -144,7 +146,10 @@ def _ai_conformance(data: dict[str, Any]) -> str:
     anchors = {c["nodeid"]: i for i, c in enumerate(data["checks"])}
     rows = []
     for r in table["requirements"]:
-        checks = "<br>".join(f"<code>{escape(c)}</code>" for c in r["checks"]) or "none"
+        checks = (
+            "<br>".join(f'<code title="{escape(c)}">{escape(c.rsplit("::", 1)[-1])}</code>' for c in r["checks"])
+            or "none"
+        )
         evidence = [
             f'<a href="#check-{anchors[e["nodeid"]]}">{escape(e["nodeid"].rsplit("::", 1)[-1])}</a> '
             f'<span class="{e["verdict"]}">{LABELS.get(e["verdict"], e["verdict"])}</span>'
