@@ -121,6 +121,10 @@ def operator(kube: Clients, name: str) -> Iterator[tuple[Operator, str | None]]:
                 delete_if_present(kube, obj)
 
 
+# The API server picks up webhook configuration changes from its informer: seconds, bounded here.
+WEBHOOK_CACHE_TIMEOUT = 60
+
+
 @contextmanager
 def validating_webhooks_removed(kube: Clients, op: Operator, namespace: str | None) -> Iterator[list[str]]:
     """The operator's ValidatingWebhookConfigurations deleted for the block (the control's one change),
@@ -129,9 +133,9 @@ def validating_webhooks_removed(kube: Clients, op: Operator, namespace: str | No
     api = client.AdmissionregistrationV1Api(kube.api)
     names = operators.validating_webhooks(kube, op.namespace)
     saved = [api.read_validating_webhook_configuration(n) for n in names]
-    for n in names:
-        api.delete_validating_webhook_configuration(n)
     try:
+        for n in names:
+            api.delete_validating_webhook_configuration(n)
         wait_until(
             lambda: _refusal_state(kube, op, namespace, refused=False),
             WEBHOOK_CACHE_TIMEOUT,
@@ -139,23 +143,22 @@ def validating_webhooks_removed(kube: Clients, op: Operator, namespace: str | No
         )
         yield names
     finally:
-        for config in saved:
+        failed = []
+        for config in saved:  # every one tried, whatever happens to the others
             meta = config.metadata
             config.metadata = client.V1ObjectMeta(name=meta.name, labels=meta.labels, annotations=meta.annotations)
             try:
                 api.create_validating_webhook_configuration(config)
             except ApiException as e:
-                if e.status != 409:  # already back (recreated by someone else): nothing to restore
-                    raise
+                if e.status != 409:  # 409: already back, nothing to restore
+                    failed.append(f"{meta.name}: {e.status} {e.reason}")
+        if failed:
+            raise RuntimeError(f"could not restore {op.name}'s validating webhook configurations: {failed}")
         wait_until(
             lambda: _refusal_state(kube, op, namespace, refused=True),
             WEBHOOK_CACHE_TIMEOUT,
             f"{op.name}'s validating webhook refuses its invalid object again",
         )
-
-
-# The API server picks up webhook configuration changes from its informer: seconds, bounded here.
-WEBHOOK_CACHE_TIMEOUT = 60
 
 
 def _refusal_state(kube: Clients, op: Operator, namespace: str | None, refused: bool) -> tuple[bool, str]:
