@@ -139,7 +139,7 @@ def refused(kube: Clients, obj: Object, namespace: str | None, dry_run: bool = F
     resource = DynamicClient(kube.api).resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
     scope = namespace if resource.namespaced else None
     try:
-        resource.create(body=obj, namespace=scope, query_params=[("dryRun", "All")] if dry_run else [])
+        resource.create(body=obj, namespace=scope, dry_run="All" if dry_run else None)
     except Exception as e:  # the dynamic client raises its own ApiError types, with status and body
         status = getattr(e, "status", None)
         if not isinstance(status, int) or not 400 <= status < 500:
