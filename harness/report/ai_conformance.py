@@ -110,16 +110,18 @@ def judge(req: Requirement, ran: list[dict[str, Any]]) -> tuple[str, str]:
         return "failed", "; ".join(f"{c['nodeid']} {c['verdict']}: {_first_line(c['reason'])}" for c in bad)
     passed = [c for c in ran if c["verdict"] == "passed"]
     if passed:
-        return "passed", f"{len(passed)} of {len(req.checks)} mapped checks passed" + _others(ran, passed)
+        return "passed", f"{len(passed)} of the {len(ran)} checks run passed" + _others(req, ran, passed)
     not_applicable = [c for c in ran if c["verdict"] == "not_applicable"]
     if not_applicable:
         return "not_applicable", "; ".join(f"{c['nodeid']}: {_first_line(c['reason'])}" for c in not_applicable)
     return "not_run", "none of its checks ran in this run"
 
 
-def _others(ran: list[dict[str, Any]], passed: list[dict[str, Any]]) -> str:
-    rest = [c for c in ran if c not in passed]
-    return "; " + "; ".join(f"{c['nodeid']} {c['verdict']}" for c in rest) if rest else ""
+def _others(req: Requirement, ran: list[dict[str, Any]], passed: list[dict[str, Any]]) -> str:
+    """The mapped checks that did not pass: their verdicts, and those not in the run."""
+    rest = [f"{c['nodeid']} {c['verdict']}" for c in ran if c not in passed]
+    rest += [f"{i} not run" for i in req.checks if not any(maps(i, c["nodeid"]) for c in ran)]
+    return "; " + "; ".join(rest) if rest else ""
 
 
 def _evidence(check: dict[str, Any]) -> dict[str, Any]:

@@ -109,6 +109,14 @@ def test_a_requirement_verdict_follows_its_checks(verdicts: dict[str, str], expe
         assert "suites/a.py::t2" in reason and "t2 said so" in reason
     if expected == "not_applicable":
         assert "t1 said so" in reason and "t2 said so" in reason
+    if verdicts == {"t1": "passed"}:
+        assert reason == "1 of the 1 checks run passed; suites/a.py::t2 not run"
+
+
+def test_every_parameter_of_a_check_counts_as_a_check_run() -> None:
+    req = Requirement("robust_controller", "operator", "MUST", "d", ("suites/a.py::t",))
+    ran = [check("suites/a.py::t[lws]", "passed"), check("suites/a.py::t[kueue]", "passed")]
+    assert judge(req, ran) == ("passed", "2 of the 2 checks run passed")
 
 
 def test_a_requirement_no_check_covers_is_not_checked_with_its_reason() -> None:
