@@ -1,6 +1,8 @@
 """Components: the orchestration stack is installed at the pinned versions and each controller does
 its job on the real cluster — LWS forms groups, Kueue admits and holds, KEDA scales both ways,
-Prometheus scrapes."""
+Prometheus scrapes; LWS and Kueue work as operators (webhooks refuse, controllers reconcile), and
+Prometheus counts every request the inference groups answer (AI Conformance robust_controller and
+ai_service_metrics)."""
 
 from __future__ import annotations
 
@@ -8,13 +10,14 @@ import pytest
 
 from harness.builders import core as builders
 from harness.builders.lws import LeaderWorkerSet
-from harness.checks import components
+from harness.checks import components, operators, service_metrics
 from harness.cluster.existing import ExistingCluster
 from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
 from harness.kube.objects import create
 from harness.report.record import CheckRecord
+from harness.scenarios import components as scenarios
 from harness.scenarios.components import ADMISSION_TIMEOUT, kueue_queue, lws_groups, pinned_controllers, scaling_rig
 from harness.stack import StackFigures
 from harness.stack.require import requires
@@ -78,3 +81,30 @@ def test_prometheus_returns_a_scraped_series(kube: Clients, stack: StackFigures)
         create(kube, builders.metric_exporter("exporter", "llmc_probe_value", 42), ns)
         series = components.series_scraped(kube, f'llmc_probe_value{{namespace="{ns}"}}', timeout=90, namespace=ns)
         assert series[0]["value"][1] == "42", series
+
+
+@pytest.mark.parametrize("name", ["lws", "kueue"])
+def test_operator_refuses_an_invalid_object_and_reconciles_a_valid_one(
+    kube: Clients, stack: StackFigures, record: CheckRecord, name: str
+) -> None:
+    """An operator works: controllers and CRDs up, its webhook refuses an invalid object, a valid one reconciles"""
+    requires(stack, name)
+    with scenarios.operator(kube, name) as (op, namespace):
+        evidence, seconds = operators.operator_works(kube, op, namespace)
+    record.figure("reconcile_seconds", seconds, "s")
+    for line in evidence:
+        record.evidence(line)
+
+
+def test_inference_groups_metrics_count_every_request(
+    kube: Clients, stack: StackFigures, mock_vllm: str, record: CheckRecord
+) -> None:
+    """Prometheus scrapes the inference groups: after N requests, vllm:request_success_total summed over them is N"""
+    requires(stack, "lws", "prometheus")
+    with scratch_namespace(kube.core, "service-metrics") as ns:
+        svc = scenarios.inference_groups(kube, ns)
+        sent = service_metrics.send_completions(
+            kube, ns, scenarios.leaders(svc), scenarios.SERVICE_REQUESTS, scenarios.SERVICE_ENGINE.model
+        )
+        record.figure("requests_sent", sum(sent.values()), "requests")
+        record.evidence(service_metrics.requests_counted(kube, ns, svc.lws, sent))

@@ -10,6 +10,8 @@ from typing import Any
 
 SCHEMA_VERSION = 1
 VERDICTS = ["passed", "failed", "not_applicable", "error", "not_run"]
+# A requirement's verdict in the AI conformance table (harness/report/ai_conformance.py).
+AI_VERDICTS = ["passed", "failed", "not_applicable", "not_run", "not_checked"]
 
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
 _STRING_OR_NULL = {"type": ["string", "null"]}
@@ -102,6 +104,36 @@ _CHECK = {
     },
 }
 
+_AI_REQUIREMENT = {
+    "type": "object",
+    "required": ["id", "category", "level", "description", "checks", "verdict", "reason", "note", "evidence"],
+    "properties": {
+        "id": {"type": "string", "description": "the checklist's requirement id, e.g. gang_scheduling"},
+        "category": {"type": "string", "description": "the checklist's section: accelerators, networking, ..."},
+        "level": {"enum": ["MUST", "SHOULD"]},
+        "kar": {"type": ["integer", "null"], "description": "its KAR number in kubernetes-sigs/ai-conformance"},
+        "description": {"type": "string", "description": "a short paraphrase of the requirement"},
+        "checks": {"type": "array", "items": {"type": "string"}, "description": "node ids of the checks mapped"},
+        "verdict": {"enum": AI_VERDICTS},
+        "reason": {"type": "string", "description": "why not checked, which checks failed, or why not applicable"},
+        "note": {"type": "string", "description": "what the mapped checks cover and do not"},
+        "evidence": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["nodeid", "junit", "verdict", "figures", "reason"],
+                "properties": {
+                    "nodeid": {"type": "string"},
+                    "junit": {"type": "string", "description": "classname.name in junit_01.xml"},
+                    "verdict": {"enum": VERDICTS},
+                    "figures": {"type": "object"},
+                    "reason": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "llm-conformance results.json",
@@ -167,6 +199,17 @@ SCHEMA: dict[str, Any] = {
             "properties": {"total": _COUNTS, "areas": {"type": "object", "additionalProperties": _COUNTS}},
         },
         "checks": {"type": "array", "items": _CHECK},
+        "ai_conformance": {
+            "type": "object",
+            "description": "Kubernetes AI Conformance: every requirement of the checklist, with its checks' verdicts",
+            "required": ["checklist", "version", "source", "requirements"],
+            "properties": {
+                "checklist": {"type": "string"},
+                "version": {"type": "string"},
+                "source": {"type": "string"},
+                "requirements": {"type": "array", "items": _AI_REQUIREMENT},
+            },
+        },
     },
 }
 

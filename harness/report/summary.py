@@ -6,12 +6,15 @@ a collapsed <details> block (GitHub renders it; plain Markdown readers still see
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from harness.report.schema import VERDICTS
+from harness.report import ai_conformance
+from harness.report.schema import AI_VERDICTS, VERDICTS
 
 ICONS = {"passed": "✅", "failed": "❌", "error": "💥", "not_applicable": "⚪", "not_run": "⏸"}
+AI_ICONS = {"passed": "✅", "failed": "❌", "not_applicable": "⚪", "not_run": "⏸", "not_checked": "⚫"}
 NAMES = {"not_applicable": "not applicable", "not_run": "not run"}
 
 
@@ -54,6 +57,8 @@ def render(data: dict[str, Any]) -> str:
         lines += [f"- {c['area']}: {c['check']} — {_one_line(c['reason'])}" for c in skipped]
         lines.append("")
 
+    lines += ai_conformance_table(data)
+
     lines += ["<details><summary>All checks and figures</summary>", "", "| | area | check | figures |"]
     lines.append("|---|---|---|---|")
     for c in data["checks"]:
@@ -61,6 +66,30 @@ def render(data: dict[str, Any]) -> str:
         lines.append(f"| {ICONS.get(c['verdict'], '?')} | {c['area']} | {_cell(c['check'])} | {_cell(figures)} |")
     lines += ["", "</details>", ""]
     return "\n".join(lines)
+
+
+def ai_conformance_table(data: dict[str, Any]) -> list[str]:
+    """Every requirement of the AI conformance checklist: level, checks, verdict and the evidence."""
+    table = ai_conformance.of(data)
+    rows = table["requirements"]
+    counts = Counter(r["verdict"] for r in rows)
+    head = ", ".join(f"{counts[v]} {ai_conformance.LABELS.get(v, v)}" for v in AI_VERDICTS if counts[v])
+    lines = [f"### AI conformance ({table['version']}): {head}", ""]
+    lines += ["| requirement | level | checks | verdict | evidence |", "|---|---|---|---|---|"]
+    for r in rows:
+        checks = "<br>".join(f"`{c.removeprefix('suites/')}`" for c in r["checks"]) or "none"
+        evidence = [
+            f"{ICONS.get(e['verdict'], '?')} `{e['nodeid'].rsplit('::', 1)[-1]}`"
+            + (f": {ai_conformance.figures_text(e)}" if e["figures"] else "")
+            for e in r["evidence"]
+        ]
+        if r["verdict"] != "passed" and r["reason"]:
+            evidence.append(_one_line(r["reason"]))
+        if r["note"]:
+            evidence.append(f"_{_cell(r['note'])}_")
+        verdict = f"{AI_ICONS[r['verdict']]} {ai_conformance.LABELS.get(r['verdict'], r['verdict'])}"
+        lines.append(f"| `{r['id']}` | {r['level']} | {checks} | {verdict} | {'<br>'.join(evidence)} |")
+    return [*lines, ""]
 
 
 def write_summary(run_dir: Path, data: dict[str, Any]) -> Path:

@@ -7,11 +7,12 @@ import pytest
 
 from harness.builders import core as builders
 from harness.builders.lws import LeaderWorkerSet
-from harness.checks import CheckFailed, components
+from harness.checks import CheckFailed, components, operators, service_metrics
 from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
 from harness.kube.objects import create
+from harness.scenarios import components as scenarios
 from harness.scenarios.components import ADMISSION_TIMEOUT, kueue_queue, lws_groups, pinned_controllers, scaling_rig
 from harness.stack import StackFigures
 
@@ -69,3 +70,30 @@ def test_lws_admission_check_fails_without_the_queue_label(kube: Clients, stack:
         create(kube, lws_groups("queued", groups=2, size=2), ns)
         with pytest.raises(CheckFailed, match=r"2 Kueue workloads admitted .*not reached .*workloads none"):
             components.workloads_admitted(kube, ns, count=2, timeout=ADMISSION_TIMEOUT)
+
+
+@pytest.mark.parametrize("name", ["lws", "kueue"])
+def test_operator_check_fails_without_the_validating_webhook(kube: Clients, stack: StackFigures, name: str) -> None:
+    """The suite's operator check with the operator's ValidatingWebhookConfigurations removed for the
+    test (restored afterwards): the invalid object is accepted."""
+    with (
+        scenarios.operator(kube, name) as (op, namespace),
+        scenarios.validating_webhooks_removed(kube, op, namespace) as removed,
+    ):
+        assert removed, f"{name} has no validating webhook configuration to remove"
+        kind = op.invalid["kind"]
+        with pytest.raises(CheckFailed, match=rf"{name}: invalid {kind} \S+ was accepted: no admission webhook"):
+            operators.operator_works(kube, op, namespace)
+
+
+def test_service_metrics_check_fails_for_groups_nobody_scrapes(
+    kube: Clients, stack: StackFigures, mock_vllm: str
+) -> None:
+    """The suite's inference groups without the scrape annotations: their requests are not counted."""
+    with scratch_namespace(kube.core, "service-metrics-neg") as ns:
+        svc = scenarios.inference_groups(kube, ns, scraped=False)
+        sent = service_metrics.send_completions(
+            kube, ns, scenarios.leaders(svc), scenarios.SERVICE_REQUESTS, scenarios.SERVICE_ENGINE.model
+        )
+        with pytest.raises(CheckFailed, match=r"group infer-0: answered 5, Prometheus has no .*are no scrape target"):
+            service_metrics.requests_counted(kube, ns, svc.lws, sent, timeout=30)
