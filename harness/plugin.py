@@ -492,6 +492,7 @@ def pytest_runtest_makereport(
         return report
     from harness.report.record import NOT_APPLICABLE, Figure
 
+    rec.phases[report.when] = report.duration  # the check's time split (CheckRecord.timing)
     if report.when == "call" or (report.when == "setup" and not report.passed):
         rec.finished = time.time()
         if report.skipped:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from harness.report import timing
 from harness.report.schema import VERDICTS
 
 ICONS = {"passed": "✅", "failed": "❌", "error": "💥", "not_applicable": "⚪", "not_run": "⏸"}
@@ -41,6 +42,8 @@ def render(data: dict[str, Any]) -> str:
         lines.append(f"| {area} | " + " | ".join(str(c[v]) for v in shown) + " |")
     lines.append("")
 
+    lines += time_table(data["checks"])
+
     bad = [c for c in data["checks"] if c["verdict"] in ("failed", "error")]
     if bad:
         lines.append("### Failed")
@@ -54,13 +57,33 @@ def render(data: dict[str, Any]) -> str:
         lines += [f"- {c['area']}: {c['check']} — {_one_line(c['reason'])}" for c in skipped]
         lines.append("")
 
-    lines += ["<details><summary>All checks and figures</summary>", "", "| | area | check | figures |"]
-    lines.append("|---|---|---|---|")
+    lines += ["<details><summary>All checks and figures</summary>", "", "| | area | check | time | figures |"]
+    lines.append("|---|---|---|---|---|")
     for c in data["checks"]:
         figures = ", ".join(f"{k} {_num(f['value'])} {f['unit']}" for k, f in c["figures"].items())
-        lines.append(f"| {ICONS.get(c['verdict'], '?')} | {c['area']} | {_cell(c['check'])} | {_cell(figures)} |")
+        split = timing.check_split(c)
+        spent = f"{sum(split.values()):.0f} s (" + " / ".join(f"{split[k]:.0f}" for k in timing.KINDS) + ")"
+        lines.append(
+            f"| {ICONS.get(c['verdict'], '?')} | {c['area']} | {_cell(c['check'])} | {spent} | {_cell(figures)} |"
+        )
+    lines.append("")
+    lines.append("time: total (" + " / ".join(timing.NAMES[k] for k in timing.KINDS) + "), seconds")
     lines += ["", "</details>", ""]
     return "\n".join(lines)
+
+
+def time_table(checks: list[dict[str, Any]]) -> list[str]:
+    """Where the time went, per area: set-up, waiting for the cluster, observation, other."""
+    areas = timing.by_area(checks)
+    if not areas:
+        return []
+    head = " | ".join(timing.NAMES[k] for k in timing.KINDS)
+    lines = ["### Where the time went", "", f"| area | total | {head} |", "|---|" + "---:|" * (len(timing.KINDS) + 1)]
+    for area, split in areas.items():
+        lines.append(f"| {area} | {timing.short(split['total'])} | " + " | ".join(timing.short(split[k]) for k in timing.KINDS) + " |")
+    total = {k: sum(a[k] for a in areas.values()) for k in (*timing.KINDS, "total")}
+    lines.append(f"| **all** | {timing.short(total['total'])} | " + " | ".join(timing.short(total[k]) for k in timing.KINDS) + " |")
+    return [*lines, ""]
 
 
 def write_summary(run_dir: Path, data: dict[str, Any]) -> Path:
