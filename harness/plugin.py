@@ -392,6 +392,12 @@ def stack(request: pytest.FixtureRequest, testbed: TestbedCluster | ExistingClus
         else:
             figures = install_stack(testbed)
     request.config.stash[STACK_FIGURES] = figures.summary()
+    if REPORT in request.config.stash:  # the ScaledObjects' timing, beside the cluster's own
+        from harness.stack.builders import KEDA_COOLDOWN_PERIOD, KEDA_POLLING_INTERVAL
+
+        env = request.config.stash[REPORT].run.environment
+        env.timing = {**(env.timing or {}), "keda-polling-interval": f"{KEDA_POLLING_INTERVAL}s"}
+        env.timing["keda-cooldown-period"] = f"{KEDA_COOLDOWN_PERIOD}s"
     return figures
 
 

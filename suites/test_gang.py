@@ -3,7 +3,7 @@ GPUs its members claim through DRA (Kueue's DRA integration counts the claims' d
 ClusterQueue's `llm-conformance.io/gpu` quota). Every member claims all GPUs of one node, so the
 testbed's GPU count alone decides what fits, on any testbed size.
 
-The module runs Kueue with waitForPodsReady (WAIT_FOR_PODS_READY, blockAdmission) and restores the
+The module runs Kueue with waitForPodsReady (the testbed's timing, blockAdmission) and restores the
 default Kueue options at its end. Negative controls: tests/cluster/test_gang_negative.py.
 """
 
@@ -32,7 +32,7 @@ from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
 from harness.report.record import CheckRecord
 from harness.scenarios import gang as scenarios
-from harness.scenarios.gang import HOLD, WAIT_FOR_PODS_READY, WHOLE, Quota
+from harness.scenarios.gang import HOLD, WHOLE, Quota
 from harness.stack import StackFigures
 
 pytestmark = pytest.mark.gang
@@ -41,7 +41,7 @@ pytestmark = pytest.mark.gang
 @pytest.fixture(scope="module")
 def quota(testbed: TestbedCluster, kube: Clients, stack: StackFigures) -> Iterator[Quota]:
     """Fake GPUs, mock vLLM, Kueue with waitForPodsReady, and a ClusterQueue whose quota is every GPU."""
-    with scenarios.gpu_quota(testbed, kube, "llmc-gang", WAIT_FOR_PODS_READY) as quota:
+    with scenarios.gpu_quota(testbed, kube, "llmc-gang", scenarios.wait_for_pods_ready(testbed)) as quota:
         yield quota
 
 

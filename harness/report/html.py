@@ -89,6 +89,7 @@ def _setup(data: dict[str, Any]) -> str:
         ("Python", env.get("python")),
         ("bring-up", env.get("bring_up")),
         ("stack install", env.get("stack")),
+        ("timing", ", ".join(f"{k} {v}" for k, v in (env.get("timing") or {}).items())),
     ]
     pinned = data.get("versions", {})
     for name in ("lws", "kueue", "keda", "prometheus"):

@@ -160,6 +160,11 @@ SCHEMA: dict[str, Any] = {
                 "cluster": _STRING_OR_NULL,
                 "bring_up": _STRING_OR_NULL,
                 "stack": _STRING_OR_NULL,
+                "timing": {
+                    "type": ["object", "null"],
+                    "description": "the cluster's own timing settings (flag or setting: value)",
+                    "additionalProperties": {"type": "string"},
+                },
             },
         },
         "versions": {"type": "object", "description": "harness/versions.yaml, as pinned for this run"},

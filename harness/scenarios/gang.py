@@ -29,7 +29,6 @@ from harness.workloads.queues import (
     workload_priority_class,
 )
 
-WAIT_FOR_PODS_READY = "30s"  # the suite's Kueue: a group not Ready within this is evicted and requeued
 QUEUE = "gpus"  # the LocalQueue in every scratch namespace
 OBSERVE = 20  # seconds every group is watched once all its pods exist
 HOLD = 10  # a group partially bound this long is partial placement, not a group being bound
@@ -55,6 +54,12 @@ class Quota:
     @property
     def high(self) -> str:
         return f"{self.prefix}-high"
+
+
+def wait_for_pods_ready(testbed: TestbedCluster) -> str:
+    """The suite's Kueue waitForPodsReady: a group not Ready within it is evicted and requeued (the
+    testbed's timing, so the report says it)."""
+    return f"{testbed.spec.timing.kueue_wait_for_pods_ready}s"
 
 
 @contextmanager

@@ -82,3 +82,13 @@ def test_timing_is_in_results_json_and_the_reports(tmp_path: Path) -> None:
 def test_a_check_from_an_older_run_counts_whole_as_other() -> None:
     split = check_split({"area": "a", "started": 10.0, "finished": 25.0})
     assert split == {"setup": 0.0, "wait": 0.0, "observe": 0.0, "other": 15.0}
+
+
+def test_the_cluster_timing_is_in_the_environment_and_the_reports(tmp_path: Path) -> None:
+    env = Environment("0.1.0", "3.11", "linux")
+    env.timing = {"node-monitor-grace-period": "20s", "horizontal-pod-autoscaler-sync-period": "15s (default)"}
+    run = Run("r1", time.time(), env, None)
+    data = document(run, tmp_path, time.time(), 0)
+    assert problems(data) == []
+    assert "Timing: node-monitor-grace-period 20s, horizontal-pod-autoscaler-sync-period 15s (default)." in summary(data)
+    assert "node-monitor-grace-period 20s" in html(data)
