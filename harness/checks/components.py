@@ -17,6 +17,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from harness import timeouts
 from harness.checks import CheckFailed
 from harness.kube.client import Clients
 from harness.kube.dynamic import create
@@ -33,7 +34,9 @@ LWS_LABELS = tuple(f"leaderworkerset.sigs.k8s.io/{k}" for k in ("name", "group-i
 # --- LeaderWorkerSet --------------------------------------------------------------------------------
 
 
-def lws_groups_formed(kube: Clients, namespace: str, name: str, groups: int, size: int, timeout: float = 180) -> float:
+def lws_groups_formed(
+    kube: Clients, namespace: str, name: str, groups: int, size: int, timeout: float = timeouts.GROUP_WHOLE
+) -> float:
     """The LWS made exactly `groups` * `size` pods named `<lws>-<g>` (leader) and `<lws>-<g>-<w>`
     (workers), each with the LWS name/group/worker labels and `LWS_*` env, all Running."""
     selector = f"{LWS_LABELS[0]}={name}"
@@ -125,7 +128,7 @@ def all_admitted(workloads: list[dict[str, Any]], count: int) -> tuple[bool, str
     return done, f"workloads {states or 'none'}"
 
 
-def job_admitted(kube: Clients, namespace: str, job: str, timeout: float = 60) -> float:
+def job_admitted(kube: Clients, namespace: str, job: str, timeout: float = timeouts.REACTION) -> float:
     """Kueue admits the job's Workload (condition Admitted) and unsuspends the job."""
 
     def admitted() -> tuple[bool, str]:
@@ -141,16 +144,23 @@ def job_admitted(kube: Clients, namespace: str, job: str, timeout: float = 60) -
         raise CheckFailed(str(e)) from None
 
 
-def job_held(kube: Clients, namespace: str, job: str, hold: float = 20) -> str:
-    """Kueue keeps the job's Workload pending (not admitted, job suspended) for `hold` seconds;
-    returns Kueue's reason."""
+# A window that proves a negative: Kueue decides on a Workload in the first scheduling cycle after it
+# exists (well under a second here) and again whenever its queue changes; a Kueue that admits over
+# the quota does so in one of those cycles. 20 s after Kueue's first word covers many of them on a
+# busy testbed.
+HOLD = 20
+
+
+def job_held(kube: Clients, namespace: str, job: str, hold: float = HOLD) -> str:
+    """Kueue keeps the job's Workload pending (not admitted, job suspended) for `hold` seconds once it
+    has evaluated it (HOLD: why that suffices); returns Kueue's reason."""
 
     def created() -> tuple[bool, str]:
         wl = _workload_of(kube, namespace, job)
         return wl is not None and bool(_conditions(wl)), f"workload {_conditions(wl) or 'not created'}"
 
     try:
-        wait_until(created, 60, f"Kueue evaluates job {namespace}/{job}", interval=1)
+        wait_until(created, timeouts.REACTION, f"Kueue evaluates job {namespace}/{job}", interval=1)
     except WaitTimeout as e:
         raise CheckFailed(str(e)) from None
 
@@ -289,9 +299,9 @@ def scaling_rig(kube: Clients, namespace: str, threshold: float, min_replicas: i
     rig = ScalingRig(namespace, "exporter", "target", "llmc_queue_length")
     create(kube, builders.metric_exporter(rig.exporter, rig.metric, 0), namespace)
     create(kube, builders.sleeper_deployment(rig.target, replicas=min_replicas), namespace)
-    wait_ready(kube.core, namespace, [rig.exporter], timeout=120)
+    wait_ready(kube.core, namespace, [rig.exporter], timeout=timeouts.POD_READY)
     query = f'sum({rig.metric}{{namespace="{namespace}"}})'
-    series_scraped(kube, query, timeout=90)  # KEDA sees a value before the check starts
+    series_scraped(kube, query, timeout=timeouts.SCRAPED)  # KEDA sees a value before the check starts
     so = builders.scaled_object("target", rig.target, query, threshold, min_replicas, max_replicas)
     create(kube, so, namespace)
     return rig

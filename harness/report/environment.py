@@ -77,22 +77,22 @@ def cluster_timing(api: Any) -> dict[str, str]:
     of the harness's ScaledObjects; Kueue's waitForPodsReady is named where a check sets it.)"""
     from kubernetes import client
 
-    core = client.CoreV1Api(api)
     timing: dict[str, str] = {}
-    pods = core.list_namespaced_pod("kube-system", label_selector="component=kube-controller-manager").items
-    if pods:
-        container = pods[0].spec.containers[0]
-        flags = dict(
-            arg.removeprefix("--").split("=", 1)
-            for arg in [*(container.command or []), *(container.args or [])]
-            if arg.startswith("--") and "=" in arg
-        )
-        for flag, default in CONTROLLER_MANAGER_FLAGS.items():
-            timing[flag] = flags.get(flag, f"{default} (default)")
-    leases = client.CoordinationV1Api(api).list_namespaced_lease("kube-node-lease", limit=1).items
-    if leases and leases[0].spec.lease_duration_seconds:
-        timing["node-lease-duration"] = f"{leases[0].spec.lease_duration_seconds}s"
+    selector = "component=kube-controller-manager"
+    for pod in client.CoreV1Api(api).list_namespaced_pod("kube-system", label_selector=selector).items[:1]:
+        container = pod.spec.containers[0] if pod.spec else None
+        if container is not None:
+            timing.update(controller_manager_timing([*(container.command or []), *(container.args or [])]))
+    for lease in client.CoordinationV1Api(api).list_namespaced_lease("kube-node-lease", limit=1).items:
+        if lease.spec and lease.spec.lease_duration_seconds:
+            timing["node-lease-duration"] = f"{lease.spec.lease_duration_seconds}s"
     return timing
+
+
+def controller_manager_timing(command: list[str]) -> dict[str, str]:
+    """CONTROLLER_MANAGER_FLAGS as the controller manager's command line sets them, else their defaults."""
+    flags = dict(arg.removeprefix("--").split("=", 1) for arg in command if arg.startswith("--") and "=" in arg)
+    return {flag: flags.get(flag, f"{default} (default)") for flag, default in CONTROLLER_MANAGER_FLAGS.items()}
 
 
 def topology(spec: Testbed | None) -> dict[str, Any] | None:

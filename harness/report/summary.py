@@ -81,10 +81,10 @@ def time_table(checks: list[dict[str, Any]]) -> list[str]:
         return []
     head = " | ".join(timing.NAMES[k] for k in timing.KINDS)
     lines = ["### Where the time went", "", f"| area | total | {head} |", "|---|" + "---:|" * (len(timing.KINDS) + 1)]
-    for area, split in areas.items():
-        lines.append(f"| {area} | {timing.short(split['total'])} | " + " | ".join(timing.short(split[k]) for k in timing.KINDS) + " |")
     total = {k: sum(a[k] for a in areas.values()) for k in (*timing.KINDS, "total")}
-    lines.append(f"| **all** | {timing.short(total['total'])} | " + " | ".join(timing.short(total[k]) for k in timing.KINDS) + " |")
+    for area, split in [*areas.items(), ("**all**", total)]:
+        cells = " | ".join(timing.short(split[k]) for k in ("total", *timing.KINDS))
+        lines.append(f"| {area} | {cells} |")
     return [*lines, ""]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from kubernetes import client
 
+from harness import timeouts
 from harness.checks import NotApplicable
 from harness.dra.claims import NUMA, NVLINK_CLIQUE, PCIE_ROOT, Claim, claim_pod, gpu_index_is
 from harness.kube.client import Clients
@@ -68,4 +69,4 @@ def release(kube: Clients, namespace: str, claim: str, pod: str) -> None:
             raise
         return False, "claim still present"
 
-    wait_until(gone, 60, f"claim {namespace}/{claim} released", interval=1)
+    wait_until(gone, timeouts.REACTION, f"claim {namespace}/{claim} released", interval=1)

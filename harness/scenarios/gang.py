@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 
+from harness import timeouts
 from harness.checks.gang import Binding, Pods, group_pods, native_pods, watch_binding, watch_until_whole, workload_of
 from harness.cluster.testbed import TestbedCluster
 from harness.dra import install_fake_gpu
@@ -30,9 +31,14 @@ from harness.workloads.queues import (
 )
 
 QUEUE = "gpus"  # the LocalQueue in every scratch namespace
-OBSERVE = 20  # seconds every group is watched once all its pods exist
+# A window that proves a negative (no group bound in part): every group is watched this long once all
+# its pods exist. Kueue decides on a Workload, and the scheduler tries an ungated pod, within a
+# second or two of its creation, and both retry on every change in the cluster; a gang that leaks
+# binds its first pods in those first seconds. 20 s is ten times that on a busy testbed, and twice
+# HOLD, the time a group may take to be bound whole.
+OBSERVE = 20
 HOLD = 10  # a group partially bound this long is partial placement, not a group being bound
-WHOLE = 180  # seconds a group that should run may take to be whole on nodes
+WHOLE = timeouts.GROUP_WHOLE  # a group that should run is whole on nodes
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from harness import timeouts
 from harness.checks import CheckFailed
 from harness.checks.smoke import WEB_PORT, WebPods
 from harness.kube.client import Clients
@@ -16,8 +17,6 @@ from harness.kube.objects import web_pod
 from harness.kube.pods import wait_ready
 from harness.kube.waits import WaitTimeout
 from harness.spec import Testbed
-
-READY = 180  # seconds every web pod may take to be Ready
 
 
 def start_web_pods(kube: Clients, spec: Testbed, namespace: str, pinned: bool = True) -> WebPods:
@@ -30,7 +29,7 @@ def start_web_pods(kube: Clients, spec: Testbed, namespace: str, pinned: bool = 
         kube.core.create_namespaced_pod(namespace, pod)
         by_node[node.name] = pod["metadata"]["name"]
     try:
-        seconds = wait_ready(kube.core, namespace, list(by_node.values()), READY)
+        seconds = wait_ready(kube.core, namespace, list(by_node.values()), timeouts.POD_READY)
     except WaitTimeout as e:
         raise CheckFailed(f"not every worker runs a pod: {e}") from None
     return WebPods(namespace, by_node, seconds)

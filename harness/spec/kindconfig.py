@@ -36,7 +36,6 @@ timeouts:
 """
 
 
-
 @dataclass(frozen=True)
 class NodeRuntime:
     """What the image supply and the host add to every node."""

@@ -18,7 +18,7 @@ import openai
 from kubernetes import client, utils
 from kubernetes.client.exceptions import ApiException
 
-from harness import load
+from harness import load, timeouts
 from harness.checks import CheckFailed
 from harness.dra.claims import NUMA, Claim
 from harness.dra.install import node_inventories
@@ -187,7 +187,7 @@ def _wait_active(api: client.CustomObjectsApi, name: str) -> None:
         active = conditions.get("Active", {})
         return active.get("status") == "True", f"Active: {active or 'no condition yet'}"
 
-    wait_until(active, 60, f"ClusterQueue {name} active")
+    wait_until(active, timeouts.REACTION, f"ClusterQueue {name} active")
 
 
 def _gone(api: client.CustomObjectsApi, group: str, version: str, plural: str, name: str) -> tuple[bool, str]:
@@ -298,4 +298,4 @@ def _wait_no_pods(kube: Clients, namespace: str, selector: str) -> None:
         held = [c["metadata"]["name"] for c in claims["items"] if c["metadata"].get("ownerReferences")]
         return not pods and not held, f"pods {pods}, generated claims {held}"
 
-    wait_until(gone, 120, f"pods {selector or '(all)'} and their claims gone from {namespace}", interval=1)
+    wait_until(gone, timeouts.GONE, f"pods {selector or '(all)'} and their claims gone from {namespace}", interval=1)

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from harness import timeouts
 from harness.kube.client import Clients
 from harness.kube.pods import wait_ready
 from harness.stack.builders import busybox
@@ -97,7 +98,7 @@ def fill(kube: Clients, namespace: str, nodes: list[str], priority_class: str, l
             },
         )
         names.append(name)
-    wait_ready(kube.core, namespace, names, timeout=120)
+    wait_ready(kube.core, namespace, names, timeout=timeouts.POD_READY)
     return names
 
 

@@ -26,6 +26,7 @@ from harness import versions
 from harness.checks import CheckFailed
 from harness.kube.namespaces import scratch_namespace
 from harness.kube.pods import wait_ready
+from harness import timeouts
 
 pytestmark = pytest.mark.smoke
 
@@ -45,7 +46,7 @@ def namespace(kube):
 def test_failing_check_with_a_live_pod(kube, namespace, record):
     """A deliberately failing check whose pod still runs when it is reported"""
     kube.core.create_namespaced_pod(namespace, talker("talker"))
-    wait_ready(kube.core, namespace, ["talker"], timeout=120)
+    wait_ready(kube.core, namespace, ["talker"], timeout=timeouts.POD_READY)
     raise CheckFailed("talker: deliberately failed, to see its diagnostics")
 
 
@@ -53,7 +54,7 @@ def test_failing_check_in_a_deleted_namespace(kube):
     """A deliberately failing check whose namespace is gone when it is reported"""
     with scratch_namespace(kube.core, "gone") as ns:
         kube.core.create_namespaced_pod(ns, talker("vanishing"))
-        wait_ready(kube.core, ns, ["vanishing"], timeout=120)
+        wait_ready(kube.core, ns, ["vanishing"], timeout=timeouts.POD_READY)
         raise CheckFailed("vanishing: deliberately failed, to see its diagnostics")
 '''
 

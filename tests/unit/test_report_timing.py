@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.report.environment import Environment
+from harness.report.environment import Environment, controller_manager_timing
 from harness.report.html import render as html
 from harness.report.record import CheckRecord
 from harness.report.results import Run, document
@@ -20,10 +20,10 @@ from harness.report.timing import by_area, check_split
 
 def test_a_step_is_logged_live_and_kept_with_its_kind(caplog: pytest.LogCaptureFixture) -> None:
     rec = CheckRecord(nodeid="suites/test_x.py::t", area="restart", check="t")
-    with caplog.at_level(logging.INFO, logger="llmc.check"):
-        with rec.step("kill worker vllm-1-1", kind="setup"):
-            pass
-    assert [m for m in caplog.messages if "kill worker" in m] == ["kill worker vllm-1-1 ...", "kill worker vllm-1-1: done in 0 s"]
+    with caplog.at_level(logging.INFO, logger="llmc.check"), rec.step("kill worker vllm-1-1", kind="setup"):
+        pass
+    said = [m for m in caplog.messages if "kill worker" in m]
+    assert said == ["kill worker vllm-1-1 ...", "kill worker vllm-1-1: done in 0 s"]
     (step,) = rec.steps
     assert (step.label, step.kind, step.depth) == ("kill worker vllm-1-1", "setup", 0)
     assert step.finished is not None and step.finished >= step.started
@@ -37,17 +37,16 @@ def test_a_failing_step_is_still_closed() -> None:
 
 
 def test_an_unknown_kind_is_refused() -> None:
-    with pytest.raises(ValueError, match="one of setup, wait, observe"):
-        with CheckRecord(nodeid="n", area="a", check="c").step("x", kind="sleep"):
-            pass
+    rec = CheckRecord(nodeid="n", area="a", check="c")
+    with pytest.raises(ValueError, match="one of setup, wait, observe"), rec.step("x", kind="sleep"):
+        pass
 
 
 def test_the_split_counts_fixtures_as_set_up_outer_steps_once_and_the_rest_as_other() -> None:
     rec = CheckRecord(nodeid="n", area="a", check="c")
     rec.phases = {"setup": 30.0, "call": 100.0, "teardown": 5.0}
-    with rec.step("wait for groups", kind="wait"):
-        with rec.step("inner", kind="observe"):
-            pass
+    with rec.step("wait for groups", kind="wait"), rec.step("inner", kind="observe"):
+        pass
     rec.steps[0].started, rec.steps[0].finished = 0.0, 60.0  # an outer step of 60 s
     rec.steps[1].started, rec.steps[1].finished = 10.0, 20.0  # nested: already in the 60 s
     assert rec.steps[1].depth == 1
@@ -90,5 +89,14 @@ def test_the_cluster_timing_is_in_the_environment_and_the_reports(tmp_path: Path
     run = Run("r1", time.time(), env, None)
     data = document(run, tmp_path, time.time(), 0)
     assert problems(data) == []
-    assert "Timing: node-monitor-grace-period 20s, horizontal-pod-autoscaler-sync-period 15s (default)." in summary(data)
+    text = summary(data)
+    assert "Timing: node-monitor-grace-period 20s, horizontal-pod-autoscaler-sync-period 15s (default)." in text
     assert "node-monitor-grace-period 20s" in html(data)
+
+
+def test_the_controller_manager_timing_is_read_off_its_command_line() -> None:
+    command = ["kube-controller-manager", "--node-monitor-grace-period=20s", "--leader-elect=true"]
+    assert controller_manager_timing(command) == {
+        "node-monitor-grace-period": "20s",
+        "horizontal-pod-autoscaler-sync-period": "15s (default)",
+    }
