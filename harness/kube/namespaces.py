@@ -9,6 +9,7 @@ from contextlib import contextmanager, suppress
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from harness import timeouts
 from harness.kube.waits import wait_until
 
 OWNER_LABEL = "llm-conformance.io/owned"
@@ -21,7 +22,7 @@ FAILURE_HOOKS: list[Callable[[str], None]] = []
 
 
 @contextmanager
-def scratch_namespace(core: client.CoreV1Api, prefix: str, timeout: float = 120) -> Iterator[str]:
+def scratch_namespace(core: client.CoreV1Api, prefix: str, timeout: float = timeouts.GONE) -> Iterator[str]:
     name = f"llmc-{prefix}-{secrets.token_hex(3)}"
     core.create_namespace({"metadata": {"name": name, "labels": {OWNER_LABEL: "true", RUN_LABEL: RUN_ID}}})
     try:
@@ -43,7 +44,7 @@ def scratch_namespace(core: client.CoreV1Api, prefix: str, timeout: float = 120)
                 raise
             return False, f"phase {ns.status.phase}"
 
-        wait_until(gone, timeout, f"namespace {name} deleted", interval=2)
+        wait_until(gone, timeout, f"namespace {name} deleted", interval=1)
 
 
 def skip_graceful_ends(core: client.CoreV1Api, namespace: str) -> None:
