@@ -66,8 +66,7 @@ def restart_under_load(
             serves(served.host_port, requests=1)
         load.mark(what)
         disrupted = time.time()
-        with record.step(what):
-            lost_node = disrupt()
+        lost_node = disrupt()  # a pod deletion, or a node stopped (its own step: waiting for NotReady)
         with record.step(f"group {group} recreated whole, new ring", kind="observe"):
             seconds, after = check_group_recreated(kube, ns, NAME, group, SIZE, before, GROUP_WHOLE, lost_node)
         load.mark("group whole again")
