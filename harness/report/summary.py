@@ -35,7 +35,7 @@ def render(data: dict[str, Any]) -> str:
     setup.append(f"harness {env['harness_version']}")
     lines += ["; ".join(setup) + ".", ""]
     if env.get("timing"):
-        lines += ["Timing: " + ", ".join(f"{k} {v}" for k, v in env["timing"].items()) + ".", ""]
+        lines += ["Cluster timing: " + ", ".join(f"{k} {v}" for k, v in env["timing"].items()) + ".", ""]
 
     shown = [v for v in VERDICTS if v != "not_run" or total[v]]
     lines.append("| area | " + " | ".join(NAMES.get(v, v) for v in shown) + " |")

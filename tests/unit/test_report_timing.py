@@ -90,7 +90,7 @@ def test_the_cluster_timing_is_in_the_environment_and_the_reports(tmp_path: Path
     data = document(run, tmp_path, time.time(), 0)
     assert problems(data) == []
     text = summary(data)
-    assert "Timing: node-monitor-grace-period 20s, horizontal-pod-autoscaler-sync-period 15s (default)." in text
+    assert "Cluster timing: node-monitor-grace-period 20s, horizontal-pod-autoscaler-sync-period 15s (default)." in text
     assert "node-monitor-grace-period 20s" in html(data)
 
 
