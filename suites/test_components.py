@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import pytest
 
+from harness.builders import core as builders
+from harness.builders.lws import LeaderWorkerSet
 from harness.checks import components
 from harness.cluster.existing import ExistingCluster
 from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
+from harness.kube.objects import create
 from harness.report.record import CheckRecord
-from harness.scenarios.components import ADMISSION_TIMEOUT, lws_groups, pinned_controllers
-from harness.stack import StackFigures, builders
+from harness.scenarios.components import ADMISSION_TIMEOUT, kueue_queue, lws_groups, pinned_controllers, scaling_rig
+from harness.stack import StackFigures
 from harness.stack.require import requires
 from harness.timeouts import SCRAPED
 
@@ -34,7 +37,7 @@ def test_lws_groups_have_names_labels_and_env(kube: Clients, stack: StackFigures
     """LWS makes whole groups with the documented names, labels and LWS_* env."""
     requires(stack, "lws")
     with scratch_namespace(kube.core, "lws") as ns:
-        components.create(kube, builders.leader_worker_set("infer", groups=2, size=3), ns)
+        create(kube, LeaderWorkerSet.sleepers("infer", groups=2, size=3).obj(), ns)
         with record.step("2 groups of 3 formed, names, labels and env as documented", kind="wait"):
             components.lws_groups_formed(kube, ns, "infer", groups=2, size=3)
 
@@ -44,9 +47,9 @@ def test_kueue_admits_what_fits_and_holds_what_exceeds_the_quota(
 ) -> None:
     """Kueue admits a job within the quota and holds one over it."""
     requires(stack, "kueue")
-    with components.kueue_queue(kube, cpu="1") as (ns, queue):
-        components.create(kube, builders.queued_job("fits", queue, cpu="200m"), ns)
-        components.create(kube, builders.queued_job("too-big", queue, cpu="2"), ns)
+    with kueue_queue(kube, cpu="1") as (ns, queue):
+        create(kube, builders.queued_job("fits", queue, cpu="200m"), ns)
+        create(kube, builders.queued_job("too-big", queue, cpu="2"), ns)
         with record.step("job within the quota admitted", kind="wait"):
             components.job_admitted(kube, ns, "fits")
         with record.step("job over the quota held", kind="observe"):
@@ -59,8 +62,8 @@ def test_kueue_admits_lws_groups_through_its_lws_integration(
 ) -> None:
     """Kueue admits LWS groups through its LeaderWorkerSet integration."""
     requires(stack, "kueue", "lws")
-    with components.kueue_queue(kube, cpu="2") as (ns, queue):
-        components.create(kube, lws_groups("queued", groups=2, size=2, queue=queue), ns)
+    with kueue_queue(kube, cpu="2") as (ns, queue):
+        create(kube, lws_groups("queued", groups=2, size=2, queue=queue), ns)
         with record.step("a Workload per group admitted", kind="wait"):
             components.workloads_admitted(kube, ns, count=2, timeout=ADMISSION_TIMEOUT)
         with record.step("2 groups of 2 formed", kind="wait"):
@@ -72,7 +75,7 @@ def test_keda_scales_a_target_up_on_a_metric_and_back(kube: Clients, stack: Stac
     requires(stack, "keda")
     with scratch_namespace(kube.core, "keda") as ns:
         with record.step("exporter, target and ScaledObject; the metric scraped"):
-            rig = components.scaling_rig(kube, ns, threshold=5, min_replicas=1, max_replicas=3)
+            rig = scaling_rig(kube, ns, threshold=5, min_replicas=1, max_replicas=3)
         rig.set_metric(kube, 15)  # 15 / 5 per replica: 3 replicas
         with record.step("metric 15: scaled up to 3", kind="observe"):
             record.figure("scale_up", components.scaled_to(kube, ns, rig.target, 3), "s", "1 → 3 replicas")
@@ -85,7 +88,7 @@ def test_prometheus_returns_a_scraped_series(kube: Clients, stack: StackFigures,
     """Prometheus scrapes an annotated pod and returns its series."""
     requires(stack, "prometheus")
     with scratch_namespace(kube.core, "prom") as ns:
-        components.create(kube, builders.metric_exporter("exporter", "llmc_probe_value", 42), ns)
+        create(kube, builders.metric_exporter("exporter", "llmc_probe_value", 42), ns)
         with record.step("the exporter's series scraped", kind="wait"):
             query = f'llmc_probe_value{{namespace="{ns}"}}'
             series = components.series_scraped(kube, query, timeout=SCRAPED, namespace=ns)

@@ -13,12 +13,10 @@ import pytest
 
 from harness import timeouts
 from harness.checks.dra import (
-    Allocated,
     check_aligned,
     check_env_matches,
     check_stays_pending,
     placement_env,
-    wait_allocated,
 )
 from harness.cluster.testbed import TestbedCluster
 from harness.dra import install_fake_gpu
@@ -28,6 +26,7 @@ from harness.kube.namespaces import scratch_namespace
 from harness.kube.pods import wait_ready
 from harness.report.record import CheckRecord
 from harness.scenarios.dra import numa_claim, nvlink_claim, pcie_claim, release, submit
+from harness.topology.allocations import Allocated, wait_allocated
 
 pytestmark = pytest.mark.dra
 

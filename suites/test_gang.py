@@ -13,7 +13,6 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from kubernetes import client
 
 from harness.checks.gang import (
     Binding,
@@ -30,6 +29,8 @@ from harness.checks.gang import (
 )
 from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
+from harness.kube.labels import LWS_API
+from harness.kube.objects import delete
 from harness.report.record import CheckRecord
 from harness.scenarios import gang as scenarios
 from harness.scenarios.gang import HOLD, WHOLE, Quota
@@ -92,10 +93,7 @@ def test_two_competing_groups_one_runs_whole_the_other_waits_whole(
     # The waiting group gets the GPUs once the running one is gone, still whole.
     released = time.time()
     record.event(f"{running} deleted", released)
-    group, version = "leaderworkerset.x-k8s.io", "v1"
-    client.CustomObjectsApi(kube.api).delete_namespaced_custom_object(
-        group, version, namespace, "leaderworkersets", running.removesuffix("-0")
-    )
+    delete(kube, LWS_API, "LeaderWorkerSet", running.removesuffix("-0"), namespace)
     with record.step(f"{running} deleted: {waiting} whole", kind="observe"):
         whole = watch_until_whole(run.pods, run.groups, waiting, binding, timeout=WHOLE)
     record_binding(record, binding)

@@ -20,13 +20,13 @@ from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
 from harness.kube.node_faults import stopped_node
+from harness.kube.objects import create
 from harness.load import LoadResult, LoadSpec, background
 from harness.report.record import CheckRecord
 from harness.scenarios import restart as scenarios
 from harness.scenarios.restart import GROUPS, NAME, SIZE, Served
+from harness.serving.observe import serves
 from harness.timeouts import GROUP_WHOLE
-from harness.workloads.observe import serves
-from harness.workloads.queues import create
 
 pytestmark = pytest.mark.restart
 # target: the testbed's port, per run. A 16-token stream takes under a second: one silent for 30 s
@@ -37,7 +37,7 @@ LOAD = LoadSpec(target="", users=4, duration=120, max_tokens=16, request_timeout
 @pytest.fixture(scope="module")
 def served(kube: Clients, testbed: TestbedCluster, mock_vllm: str) -> Iterator[Served]:
     """GROUPS groups of SIZE behind a NodePort Service on the testbed's first port, formed."""
-    with scenarios.served_groups(kube, testbed.spec.ports[0], "restart") as served:
+    with scenarios.served_groups(kube, testbed.endpoint(), "restart") as served:
         yield served
 
 

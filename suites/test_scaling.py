@@ -31,10 +31,10 @@ from harness.scenarios.scaling import (
     queue_scaled_service,
     scale_up_seconds,
 )
+from harness.serving import buffer, inference
+from harness.serving.groups import GroupTimeline
+from harness.serving.inference import Service
 from harness.timeouts import SCALE, SCALE_DOWN
-from harness.workloads import buffer, inference
-from harness.workloads.groups import GroupTimeline
-from harness.workloads.inference import Service
 
 pytestmark = pytest.mark.scaling
 log = logging.getLogger("llmc.check")

@@ -26,8 +26,8 @@ from harness.dra.install import DriverFigures
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
 from harness.report.record import CheckRecord
-from harness.topology import scenarios
-from harness.topology.allocate import allocate
+from harness.scenarios import topology as scenarios
+from harness.scenarios.topology import allocate
 from harness.topology.claims import layout
 from harness.topology.placement import placement_map, pod_name, record_placement
 
@@ -113,7 +113,7 @@ def test_misplacement_costs_inter_token_latency(
 ) -> None:
     """The same load is faster on an aligned group (one rack, GPU and NIC on one NUMA node) than on a
     misplaced one (across racks, GPU and NIC on different NUMA nodes)"""
-    port = ready.spec.ports[0]
+    port = ready.endpoint()
     with record.step("an aligned group"):
         aligned = scenarios.latency_group(kube, namespace, ready.spec, "aligned", misplaced=False)
     with record.step("load on the aligned group", kind="observe"):

@@ -32,9 +32,9 @@ from harness.scenarios.upgrade import (
     spread_groups,
     wait_traffic,
 )
+from harness.serving import inference
+from harness.serving.groups import GroupTimeline
 from harness.timeouts import DRAIN, GROUP_WHOLE, ROLLOUT
-from harness.workloads import inference
-from harness.workloads.groups import GroupTimeline
 
 pytestmark = [pytest.mark.upgrade, pytest.mark.disruptive]
 

@@ -8,7 +8,8 @@ from typing import Any
 from fake_gpu import DRIVER
 from fake_gpu.slices import GPU_CLASS, NIC_CLASS, NUMA_ATTRIBUTE, PCIE_ROOT_ATTRIBUTE
 
-from harness.kube.objects import HOSTNAME_LABEL, busybox_image
+from harness.kube.labels import HOSTNAME_LABEL
+from harness.kube.objects import busybox_image
 
 NVLINK_CLIQUE = f"{DRIVER}/nvlinkClique"
 NUMA = NUMA_ATTRIBUTE

@@ -15,6 +15,7 @@ from kubernetes.client.exceptions import ApiException
 
 from harness import timeouts
 from harness.kube.client import Clients
+from harness.kube.conditions import condition
 from harness.kube.waits import wait_until
 
 OUT_OF_SERVICE = "node.kubernetes.io/out-of-service"
@@ -26,8 +27,8 @@ class HasDocker(Protocol):
 
 def node_ready(kube: Clients, node: str) -> str:
     """The node's Ready condition status: True, False or Unknown."""
-    conditions = kube.core.read_node(node).status.conditions or []
-    return next((c.status for c in conditions if c.type == "Ready"), "Unknown")
+    ready = condition(kube.core.read_node(node), "Ready")
+    return ready.status if ready else "Unknown"
 
 
 def out_of_service(kube: Clients, node: str) -> None:

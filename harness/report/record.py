@@ -20,9 +20,9 @@ Ready, groups formed, a controller's reaction) and "observe" (watching what the 
 pytest's own fixture set-up and teardown count as set-up; the rest of the call, outside any step,
 as "other". Steps may nest; only the outermost count in the split.
 
-A check that cannot apply to this cluster calls `record.not_applicable("why")`, which ends the test
-as skipped with that reason and verdict "not_applicable". Use it only where the cluster genuinely
-lacks the feature; a missing testbed is an error, never "not applicable".
+A check that cannot apply to this cluster calls `record.not_applicable("why")` (or raises NotApplicable):
+the plugin ends the test as skipped with that reason and verdict "not_applicable". Use it only where the
+cluster genuinely lacks the feature; a missing testbed is an error, never "not applicable".
 """
 
 from __future__ import annotations
@@ -35,10 +35,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
-import pytest
-
 from harness import progress
 from harness.load.results import LoadResult
+from harness.verdicts import NotApplicable
 
 NOT_APPLICABLE = "not applicable: "
 STEP_KINDS = ("setup", "wait", "observe")
@@ -170,7 +169,7 @@ class CheckRecord:
     def not_applicable(self, reason: str) -> NoReturn:
         self.verdict = "not_applicable"
         self.reason = reason
-        pytest.skip(NOT_APPLICABLE + reason)
+        raise NotApplicable(reason)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

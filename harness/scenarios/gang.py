@@ -12,23 +12,17 @@ from dataclasses import dataclass
 from functools import partial
 
 from harness import timeouts
+from harness.builders.kueue import ROOMY, ClusterQueue, LocalQueue, ResourceFlavor, WorkloadPriorityClass
+from harness.builders.lws import LeaderWorkerSet
 from harness.checks.gang import Binding, Pods, group_pods, native_pods, watch_binding, watch_until_whole, workload_of
 from harness.cluster.testbed import TestbedCluster
 from harness.dra import install_fake_gpu
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
+from harness.kube.objects import cluster_objects, create
+from harness.serving.gpu_groups import GpuLayout, gpu_group, native_gang
+from harness.serving.images import build_mock_vllm
 from harness.stack import KueueOptions, install_stack
-from harness.workloads import queues
-from harness.workloads.gpu_groups import GpuLayout, gpu_group, native_gang
-from harness.workloads.images import build_mock_vllm
-from harness.workloads.queues import (
-    cluster_objects,
-    create,
-    gpu_cluster_queue,
-    local_queue,
-    resource_flavor,
-    workload_priority_class,
-)
 
 QUEUE = "gpus"  # the LocalQueue in every scratch namespace
 # A window that proves a negative (no group bound in part): every group is watched this long once all
@@ -80,10 +74,14 @@ def gpu_quota(testbed: TestbedCluster, kube: Clients, prefix: str, wait_for_pods
     flavor = f"{prefix}-flavor"
     try:
         objects = [
-            resource_flavor(flavor),
-            gpu_cluster_queue(quota.cluster_queue, flavor, quota.layout.total, preempt_lower_priority=True),
-            workload_priority_class(quota.low, 100),
-            workload_priority_class(quota.high, 1000),
+            ResourceFlavor(flavor).obj(),
+            ClusterQueue(quota.cluster_queue)
+            .flavor(flavor)
+            .quota(**ROOMY, gpus=quota.layout.total)
+            .preempt_lower_priority()
+            .obj(),
+            WorkloadPriorityClass(quota.low, 100).obj(),
+            WorkloadPriorityClass(quota.high, 1000).obj(),
         ]
         with cluster_objects(kube, objects):
             yield quota
@@ -97,13 +95,13 @@ def gang_namespace(kube: Clients, quota: Quota, prefix: str) -> Iterator[str]:
     and the LocalQueue QUEUE."""
     with scratch_namespace(kube.core, prefix) as ns:
         create(kube, quota.layout.claim_template(), ns)
-        create(kube, local_queue(QUEUE, quota.cluster_queue), ns)
+        create(kube, LocalQueue(QUEUE, quota.cluster_queue).obj(), ns)
         yield ns
 
 
 def _submit(kube: Clients, namespace: str, name: str, size: int, queued: bool, priority: str | None = None) -> None:
     lws = gpu_group(name, size)
-    create(kube, queues.queued(lws, QUEUE, priority) if queued else lws, namespace)
+    create(kube, LeaderWorkerSet(lws).queue(QUEUE, priority).obj() if queued else lws, namespace)
 
 
 def group_that_does_not_fit(kube: Clients, namespace: str, quota: Quota, queued: bool = True) -> Binding:
@@ -137,7 +135,7 @@ def competing_groups(kube: Clients, namespace: str, quota: Quota, queued: bool =
 def stuck_group(kube: Clients, namespace: str) -> str:
     """A queued group of 2 whose readiness never passes (an engine that never finishes loading);
     returns its Kueue Workload's name."""
-    create(kube, queues.queued(gpu_group("stuck", 2, readiness_path="/never-ready"), QUEUE), namespace)
+    create(kube, LeaderWorkerSet(gpu_group("stuck", 2, readiness_path="/never-ready")).queue(QUEUE).obj(), namespace)
     return workload_of(kube, namespace, "stuck", "stuck-0")
 
 

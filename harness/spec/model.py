@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from harness.verdicts import NotApplicable
+
 # Node labels the harness sets from the spec. The zone label is the well-known one; racks have no
 # upstream label, so the harness owns one (suites and Kueue topologies refer to it by this name).
 ZONE_LABEL = "topology.kubernetes.io/zone"
@@ -108,6 +110,11 @@ class PortMapping:
     node_port: int
     host_port: int
 
+    @property
+    def url(self) -> str:
+        """The mapped NodePort's base URL on the host: the only address load may go to."""
+        return f"http://127.0.0.1:{self.host_port}"
+
 
 @dataclass(frozen=True)
 class Timing:
@@ -149,3 +156,10 @@ class Testbed:
     @property
     def control_plane(self) -> Node:
         return next(n for n in self.nodes if n.role == "control-plane")
+
+    def endpoint(self) -> PortMapping:
+        """The NodePort mapped to 127.0.0.1 that services are exposed on (the first of `ports`)."""
+        if not self.ports:
+            # An existing cluster maps a NodePort to 127.0.0.1 only when the user says so (--llmc-host-port).
+            raise NotApplicable("no NodePort is mapped to 127.0.0.1 (spec `ports:`, or --llmc-host-port N:H)")
+        return self.ports[0]

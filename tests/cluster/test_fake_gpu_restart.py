@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from kubernetes import client, utils
+from kubernetes import client
 
 from harness import timeouts
 from harness.cluster.testbed import TestbedCluster
@@ -15,6 +15,7 @@ from harness.dra.claims import Claim, claim_pod
 from harness.dra.install import NAMESPACE, restart_driver
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
+from harness.kube.objects import create
 from harness.kube.pods import wait_ready
 from harness.kube.waits import wait_until
 
@@ -31,8 +32,8 @@ def test_prepared_claim_survives_driver_restart(kube: Clients, testbed: TestbedC
     install_fake_gpu(testbed)
     node = testbed.spec.workers[0].name
     with scratch_namespace(kube.core, "dra-restart") as ns:
-        utils.create_from_dict(kube.api, Claim("held").gpus(1).obj(), namespace=ns)
-        kube.core.create_namespaced_pod(ns, claim_pod("holder", "held", node))
+        create(kube, Claim("held").gpus(1).obj(), ns)
+        create(kube, claim_pod("holder", "held", node), ns)
         wait_ready(kube.core, ns, ["holder"], timeout=timeouts.POD_READY)
         claim_uid = _claim_uid(kube, ns, "held")
         assert claim_uid in cdi_specs(node)

@@ -21,17 +21,17 @@ from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
 from harness.kube.node_faults import stopped_node
+from harness.kube.objects import create
 from harness.scenarios import restart as scenarios
 from harness.scenarios.restart import NAME, SIZE
 from harness.timeouts import GROUP_WHOLE
-from harness.workloads.queues import create
 
 pytestmark = pytest.mark.restart
 BROKEN = 45  # seconds the check waits for a group that will not come back
 
 
 def test_group_recreated_fails_with_restart_policy_none(kube: Clients, testbed: TestbedCluster, mock_vllm: str) -> None:
-    with scenarios.served_groups(kube, testbed.spec.ports[0], "restart-neg", restart_policy="None") as served:
+    with scenarios.served_groups(kube, testbed.endpoint(), "restart-neg", restart_policy="None") as served:
         before = wait_group_formed(kube, served.namespace, NAME, 1, SIZE, timeout=GROUP_WHOLE)
         scenarios.kill_worker(kube, served.namespace, 1)
         with pytest.raises(CheckFailed, match=rf"pods that kept their UIDs: \['{NAME}-1'\].*leader ring broken"):
@@ -41,7 +41,7 @@ def test_group_recreated_fails_with_restart_policy_none(kube: Clients, testbed: 
 def test_leader_failure_check_fails_when_the_leader_orphans_its_workers(
     kube: Clients, testbed: TestbedCluster, mock_vllm: str
 ) -> None:
-    with scenarios.served_groups(kube, testbed.spec.ports[0], "restart-neg") as served:
+    with scenarios.served_groups(kube, testbed.endpoint(), "restart-neg") as served:
         before = wait_group_formed(kube, served.namespace, NAME, 1, SIZE, timeout=GROUP_WHOLE)
         scenarios.kill_leader(kube, served.namespace, 1, orphan_workers=True)
         with pytest.raises(CheckFailed, match=rf"pods that kept their UIDs: \['{NAME}-1-1'\]"):
@@ -52,7 +52,7 @@ def test_leader_failure_check_fails_when_the_leader_orphans_its_workers(
 def test_node_failure_check_fails_with_restart_policy_none(
     kube: Clients, testbed: TestbedCluster, mock_vllm: str
 ) -> None:
-    with scenarios.served_groups(kube, testbed.spec.ports[0], "restart-neg", restart_policy="None") as served:
+    with scenarios.served_groups(kube, testbed.endpoint(), "restart-neg", restart_policy="None") as served:
         ns = served.namespace
         # A group whose worker's node does not hold its leader: a lost leader takes its workers along
         # (they are owned by it), and LWS would recreate the group whatever its restartPolicy.

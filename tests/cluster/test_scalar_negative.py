@@ -13,6 +13,7 @@ from harness.dra.claims import claim_pod
 from harness.dra.scalar import GPU_RESOURCE, NIC_RESOURCE, install_scalar
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
+from harness.kube.objects import create
 from harness.kube.pods import wait_ready
 from harness.kube.waits import wait_until
 
@@ -33,9 +34,9 @@ def test_counting_only_gives_nothing_to_align(kube: Clients, testbed: TestbedClu
     node = testbed.spec.workers[0]
     assert node.hardware is not None
     with scratch_namespace(kube.core, "scalar") as ns:
-        kube.core.create_namespaced_pod(ns, counting_pod("fits", node.name, 1, 1))
+        create(kube, counting_pod("fits", node.name, 1, 1), ns)
         wait_ready(kube.core, ns, ["fits"], timeout=timeouts.POD_READY)
-        kube.core.create_namespaced_pod(ns, counting_pod("too-many", node.name, node.hardware.gpu_count + 1, 0))
+        create(kube, counting_pod("too-many", node.name, node.hardware.gpu_count + 1, 0), ns)
 
         def refused() -> tuple[bool, str]:
             conditions = kube.core.read_namespaced_pod("too-many", ns).status.conditions or []

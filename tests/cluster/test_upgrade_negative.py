@@ -28,7 +28,7 @@ from harness.scenarios.upgrade import (
     spread_groups,
     wait_traffic,
 )
-from harness.workloads import inference
+from harness.serving import inference
 
 pytestmark = [pytest.mark.upgrade, pytest.mark.disruptive]
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from harness.checks import NotApplicable
 from harness.spec import RACK_LABEL, ZONE_LABEL, SpecError, Timing, load_spec, parse_spec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,6 +105,13 @@ def test_nodes_get_kind_names_and_labels() -> None:
     assert names == ["t-control-plane", "t-worker", "t-worker2", "t-worker3"]
     labels = spec.nodes[3].all_labels()
     assert labels[ZONE_LABEL] == "z1" and labels[RACK_LABEL] == "r2"
+
+
+def test_the_endpoint_is_the_first_mapped_port_else_not_applicable() -> None:
+    spec = parse_spec(yaml.safe_dump(VALID))
+    assert spec.endpoint().url == "http://127.0.0.1:30080"
+    with pytest.raises(NotApplicable, match="no NodePort is mapped"):
+        dataclasses.replace(spec, ports=()).endpoint()
 
 
 def test_inventory_is_deterministic_and_follows_the_topology() -> None:
