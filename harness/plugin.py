@@ -393,6 +393,12 @@ def stack(request: pytest.FixtureRequest, testbed: TestbedCluster | ExistingClus
         else:
             figures = install_stack(testbed)
     request.config.stash[STACK_FIGURES] = figures.summary()
+    if REPORT in request.config.stash:  # the ScaledObjects' timing, beside the cluster's own
+        from harness.builders.core import KEDA_COOLDOWN_PERIOD, KEDA_POLLING_INTERVAL
+
+        env = request.config.stash[REPORT].run.environment
+        env.timing = {**(env.timing or {}), "keda-polling-interval": f"{KEDA_POLLING_INTERVAL}s"}
+        env.timing["keda-cooldown-period"] = f"{KEDA_COOLDOWN_PERIOD}s"
     return figures
 
 
@@ -493,6 +499,7 @@ def pytest_runtest_makereport(
         return report
     from harness.report.record import NOT_APPLICABLE, Figure
 
+    rec.phases[report.when] = report.duration  # the check's time split (CheckRecord.timing)
     if report.when == "call" or (report.when == "setup" and not report.passed):
         rec.finished = time.time()
         if report.skipped:

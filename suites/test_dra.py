@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from harness import timeouts
 from harness.checks.dra import (
     check_aligned,
     check_env_matches,
@@ -100,7 +101,7 @@ def test_pod_with_a_claim_runs_with_its_devices_in_env(
     claim_name, pod = submit(kube, namespace, Claim("env").gpus(2).nics(1).match(NUMA), node.name)
     devices, seconds = wait_allocated(kube, namespace, claim_name, pod)
     record_allocation(record, testbed, pod, devices, seconds)
-    wait_ready(kube.core, namespace, [pod], timeout=90)
+    wait_ready(kube.core, namespace, [pod], timeout=timeouts.POD_READY)
     record.figure("pod_ready", time.monotonic() - started, "s", note="pod with a GPU+NIC claim: created -> Ready")
     check_env_matches(devices, placement_env(kube, namespace, pod), node.rack)
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from harness.checks.topology import (
+    WAITS_WHOLE,
     check_all_aligned,
     check_exclusive_racks,
     check_groups_within_one_rack,
@@ -53,14 +54,16 @@ def test_exclusive_topology_one_group_per_rack(
     if len(racks) < 2:
         record.not_applicable(f"one rack ({racks}): nothing to keep groups apart")
     run = scenarios.exclusive_groups(kube, namespace, groups=len(racks) + 1, exclusive=True)
-    placed, waiting = scenarios.wait_placed(kube, namespace, run, whole_groups=len(racks))
+    with record.step(f"{len(racks)} of {len(racks) + 1} groups placed", kind="wait"):
+        placed, waiting = scenarios.wait_placed(kube, namespace, run, whole_groups=len(racks))
     record.figure("groups_bound_seconds", scenarios.bound_seconds(kube, namespace, run.selector), "s")
     members = [m for m in placement_map(kube, namespace, run.selector) if m.group in placed]
     record_placement(record, members)
     by_rack = check_exclusive_racks(members)
     record.evidence(f"groups → racks: {by_rack}")
     for group in waiting:
-        reason = check_waits_whole(kube, namespace, group, run.group_selector(group), hold=15)
+        with record.step(f"group {group} waits whole", kind="observe"):
+            reason = check_waits_whole(kube, namespace, group, run.group_selector(group), hold=WAITS_WHOLE)
         record.evidence(f"group {group} waits whole: {reason}")
     per_rack = [list(by_rack.values()).count(rack) for rack in set(by_rack.values())]
     record.figure("groups_per_rack_max", max(per_rack), "groups")
@@ -77,7 +80,8 @@ def test_kueue_topology_aware_scheduling_keeps_a_group_in_one_rack(
         record.not_applicable(f"one rack ({racks}): a group cannot span racks here")
     with scenarios.kueue_topology(kube, namespace, ready.spec) as queue:
         run = scenarios.spreading_groups(kube, namespace, groups=len(racks), queue=queue)
-        scenarios.wait_placed(kube, namespace, run, whole_groups=len(racks))
+        with record.step(f"{len(racks)} groups admitted and placed", kind="wait"):
+            scenarios.wait_placed(kube, namespace, run, whole_groups=len(racks))
         record.figure("admitted_and_bound_seconds", scenarios.bound_seconds(kube, namespace, run.selector), "s")
         members = placement_map(kube, namespace, run.selector)
         record_placement(record, members)
@@ -94,7 +98,8 @@ def test_dra_constraint_aligns_every_allocation(
     rounds = layout(ready.spec, attribute, constrained=True)
     if not rounds:
         record.not_applicable(f"no worker has devices to lay out on {attribute}")
-    count = allocate(kube, namespace, rounds)
+    with record.step(f"claims on {attribute} allocated", kind="wait"):
+        count = allocate(kube, namespace, rounds)
     members = placement_map(kube, namespace, group_of=pod_name)
     record_placement(record, members)
     fraction = check_all_aligned(members, attribute)
@@ -109,11 +114,15 @@ def test_misplacement_costs_inter_token_latency(
     """The same load is faster on an aligned group (one rack, GPU and NIC on one NUMA node) than on a
     misplaced one (across racks, GPU and NIC on different NUMA nodes)"""
     port = ready.endpoint()
-    aligned = scenarios.latency_group(kube, namespace, ready.spec, "aligned", misplaced=False)
-    aligned_load = scenarios.measure(kube, namespace, aligned, port, record)
-    scenarios.remove_group(kube, namespace, aligned)
-    misplaced = scenarios.latency_group(kube, namespace, ready.spec, "misplaced", misplaced=True)
-    misplaced_load = scenarios.measure(kube, namespace, misplaced, port, record)
+    with record.step("an aligned group"):
+        aligned = scenarios.latency_group(kube, namespace, ready.spec, "aligned", misplaced=False)
+    with record.step("load on the aligned group", kind="observe"):
+        aligned_load = scenarios.measure(kube, namespace, aligned, port, record)
+    with record.step("the aligned group removed, a misplaced one"):
+        scenarios.remove_group(kube, namespace, aligned)
+        misplaced = scenarios.latency_group(kube, namespace, ready.spec, "misplaced", misplaced=True)
+    with record.step("load on the misplaced group", kind="observe"):
+        misplaced_load = scenarios.measure(kube, namespace, misplaced, port, record)
     for name, result in (("aligned", aligned_load), ("misplaced", misplaced_load)):
         record.figure(f"itl_p50_{name}", (result.itl.p50 or 0) * 1000, "ms")
         record.figure(f"itl_p90_{name}", (result.itl.p90 or 0) * 1000, "ms")

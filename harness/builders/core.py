@@ -81,6 +81,12 @@ def sleeper_deployment(name: str, replicas: int = 1) -> Object:
     }
 
 
+# KEDA's timing for the ScaledObjects the harness makes (KEDA's defaults: 30 s and 300 s): a poll of
+# the trigger every 5 s, and scale to zero 10 s after the last active poll.
+KEDA_POLLING_INTERVAL = 5
+KEDA_COOLDOWN_PERIOD = 10
+
+
 def scaled_object(name: str, target: str, query: str, threshold: float, min_replicas: int, max_replicas: int) -> Object:
     """KEDA scales `target` on a Prometheus query, polling fast and with no scale-down window so that
     a check sees both directions in seconds rather than KEDA's default five minutes."""
@@ -90,8 +96,8 @@ def scaled_object(name: str, target: str, query: str, threshold: float, min_repl
         "metadata": {"name": name},
         "spec": {
             "scaleTargetRef": {"name": target},
-            "pollingInterval": 5,
-            "cooldownPeriod": 10,
+            "pollingInterval": KEDA_POLLING_INTERVAL,
+            "cooldownPeriod": KEDA_COOLDOWN_PERIOD,
             "minReplicaCount": min_replicas,
             "maxReplicaCount": max_replicas,
             "advanced": {

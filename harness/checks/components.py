@@ -15,6 +15,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from harness import timeouts
 from harness.checks import CheckFailed
 from harness.kube.client import Clients
 from harness.kube.labels import (
@@ -37,7 +38,9 @@ LWS_LABELS = (LWS_NAME_LABEL, LWS_GROUP_INDEX_LABEL, LWS_WORKER_INDEX_LABEL)
 # --- LeaderWorkerSet --------------------------------------------------------------------------------
 
 
-def lws_groups_formed(kube: Clients, namespace: str, name: str, groups: int, size: int, timeout: float = 180) -> float:
+def lws_groups_formed(
+    kube: Clients, namespace: str, name: str, groups: int, size: int, timeout: float = timeouts.GROUP_WHOLE
+) -> float:
     """The LWS made exactly `groups` * `size` pods named `<lws>-<g>` (leader) and `<lws>-<g>-<w>`
     (workers), each with the LWS name/group/worker labels and `LWS_*` env, all Running."""
     selector = f"{LWS_LABELS[0]}={name}"
@@ -129,7 +132,7 @@ def all_admitted(workloads: list[dict[str, Any]], count: int) -> tuple[bool, str
     return done, f"workloads {states or 'none'}"
 
 
-def job_admitted(kube: Clients, namespace: str, job: str, timeout: float = 60) -> float:
+def job_admitted(kube: Clients, namespace: str, job: str, timeout: float = timeouts.REACTION) -> float:
     """Kueue admits the job's Workload (condition Admitted) and unsuspends the job."""
 
     def admitted() -> tuple[bool, str]:
@@ -145,16 +148,23 @@ def job_admitted(kube: Clients, namespace: str, job: str, timeout: float = 60) -
         raise CheckFailed(str(e)) from None
 
 
-def job_held(kube: Clients, namespace: str, job: str, hold: float = 20) -> str:
-    """Kueue keeps the job's Workload pending (not admitted, job suspended) for `hold` seconds;
-    returns Kueue's reason."""
+# A window that proves a negative: Kueue decides on a Workload in the first scheduling cycle after it
+# exists (well under a second here) and again whenever its queue changes; a Kueue that admits over
+# the quota does so in one of those cycles. 20 s after Kueue's first word covers many of them on a
+# busy testbed.
+HOLD = 20
+
+
+def job_held(kube: Clients, namespace: str, job: str, hold: float = HOLD) -> str:
+    """Kueue keeps the job's Workload pending (not admitted, job suspended) for `hold` seconds once it
+    has evaluated it (HOLD: why that suffices); returns Kueue's reason."""
 
     def created() -> tuple[bool, str]:
         wl = _workload_of(kube, namespace, job)
         return wl is not None and bool(_conditions(wl)), f"workload {_conditions(wl) or 'not created'}"
 
     try:
-        wait_until(created, 60, f"Kueue evaluates job {namespace}/{job}", interval=1)
+        wait_until(created, timeouts.REACTION, f"Kueue evaluates job {namespace}/{job}", interval=1)
     except WaitTimeout as e:
         raise CheckFailed(str(e)) from None
 

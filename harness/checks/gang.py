@@ -17,6 +17,7 @@ from typing import Any, cast
 
 from kubernetes import client
 
+from harness import timeouts
 from harness.checks import CheckFailed
 from harness.kube.client import Clients
 from harness.kube.labels import KUEUE_API, KUEUE_POD_GROUP_ANNOTATION, LWS_GROUP_INDEX_LABEL, LWS_NAME_LABEL
@@ -88,7 +89,7 @@ def watch_binding(pods: Pods, groups: list[str], size: int, seconds: float, bind
         return all(binding.created.get(g, 0) == size for g in groups), binding.summary()
 
     try:
-        wait_until(created, 120, f"every pod of groups {groups} created", interval=1)
+        wait_until(created, timeouts.CREATED, f"every pod of groups {groups} created", interval=1)
     except WaitTimeout as e:
         raise CheckFailed(str(e)) from None
     deadline = time.monotonic() + seconds
@@ -171,7 +172,7 @@ def workload_of(kube: Clients, namespace: str, lws: str, group: str) -> str:
         return len(names) == 1 and None not in names, f"pod-group-name annotations {names}"
 
     try:
-        wait_until(labelled, 60, f"group {group}'s pods annotated with their Kueue Workload")
+        wait_until(labelled, timeouts.REACTION, f"group {group}'s pods annotated with their Kueue Workload")
     except WaitTimeout as e:
         raise CheckFailed(str(e)) from None
     pod: Any = group_pods(kube, namespace, [lws])[group][0]

@@ -13,6 +13,7 @@ import docker
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from harness import timeouts
 from harness.kube.client import Clients
 from harness.kube.conditions import condition
 from harness.kube.waits import wait_until
@@ -80,4 +81,4 @@ def stopped_node(testbed: HasDocker, node: str, kube: Clients | None = None) -> 
                 status = node_ready(kube, node)
                 return status == "True", f"node {node} Ready={status}"
 
-            wait_until(ready, 180, f"node {node} Ready again after restart", interval=2)
+            wait_until(ready, timeouts.NODE_READY, f"node {node} Ready again after restart", interval=2)

@@ -13,7 +13,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from harness.report import ai_conformance
+from harness.report import ai_conformance, timing
 from harness.report.schema import VERDICTS
 from harness.report.svg import Chart, Line, line_chart, placement_map
 
@@ -47,6 +47,7 @@ def render(data: dict[str, Any]) -> str:
         f"<p>{_when(data['run']['started'])} to {_when(data['run']['finished'])}</p>",
         _profile(data),
         _setup(data),
+        _time(checks),
         _verdicts(checks),
         _ai_conformance(data),
     ]
@@ -92,6 +93,7 @@ def _setup(data: dict[str, Any]) -> str:
         ("Python", env.get("python")),
         ("bring-up", env.get("bring_up")),
         ("stack install", env.get("stack")),
+        ("timing", ", ".join(f"{k} {v}" for k, v in (env.get("timing") or {}).items())),
     ]
     pinned = data.get("versions", {})
     for name in ("lws", "kueue", "keda", "prometheus"):
@@ -124,6 +126,24 @@ def _setup(data: dict[str, Any]) -> str:
     return out
 
 
+def _time(checks: list[dict[str, Any]]) -> str:
+    """Where the time went, per area and kind (harness/report/timing.py)."""
+    areas = timing.by_area(checks)
+    if not areas:
+        return ""
+    head = "".join(f"<th>{timing.NAMES[k]}</th>" for k in timing.KINDS)
+    rows = "".join(
+        f"<tr><td>{escape(area)}</td><td>{timing.short(split['total'])}</td>"
+        + "".join(f"<td>{timing.short(split[k])}</td>" for k in timing.KINDS)
+        + "</tr>"
+        for area, split in areas.items()
+    )
+    return (
+        '<h2 id="time">Where the time went</h2><table class="time">'
+        f"<tr><th>area</th><th>total</th>{head}</tr>{rows}</table>"
+    )
+
+
 def _verdicts(checks: list[dict[str, Any]]) -> str:
     rows = []
     for i, c in enumerate(checks):
@@ -132,11 +152,12 @@ def _verdicts(checks: list[dict[str, Any]]) -> str:
         rows.append(
             f'<tr><td>{escape(c["area"])}</td><td><a href="#check-{i}">{escape(c["check"])}</a></td>'
             f'<td class="{c["verdict"]}">{LABELS.get(c["verdict"], c["verdict"])}</td>'
+            f"<td>{sum(timing.check_split(c).values()):.0f} s</td>"
             f"<td>{escape(figures)}</td><td>{escape(_first_line(c['reason']))}{diag}</td></tr>"
         )
     return (
         '<h2 id="verdicts">Verdicts</h2><table id="verdict-table"><tr><th>area</th><th>check</th>'
-        f"<th>verdict</th><th>figures</th><th>reason</th></tr>{''.join(rows)}</table>"
+        f"<th>verdict</th><th>time</th><th>figures</th><th>reason</th></tr>{''.join(rows)}</table>"
     )
 
 
@@ -197,6 +218,7 @@ def _check(i: int, c: dict[str, Any], testbed: dict[str, Any] | None) -> str:
             )
             + "</table>"
         )
+    out.append(_steps(c))
     out.extend(line_chart(chart) for chart in charts(c))
     if c.get("placements"):
         out.append("<h4>Placement</h4>" + placement_map(c["placements"], testbed))
@@ -210,6 +232,28 @@ def _check(i: int, c: dict[str, Any], testbed: dict[str, Any] | None) -> str:
         )
     out.append("</section>")
     return "".join(out)
+
+
+def _steps(c: dict[str, Any]) -> str:
+    """The check's timeline of named steps (record.step), indented by nesting, and its time split."""
+    split = timing.check_split(c)
+    parts = ", ".join(f"{timing.NAMES[k]} {split[k]:.1f} s" for k in timing.KINDS)
+    out = f"<p class='timing'>time: {sum(split.values()):.1f} s ({parts})</p>"
+    if not c.get("steps"):
+        return out
+    origin = c.get("started") or c["steps"][0]["started"]
+    rows = "".join(
+        f"<tr><td>{s['started'] - origin:.1f}</td><td>{_step_seconds(s)}</td><td>{s['kind']}</td>"
+        f"<td style='padding-left:{8 + 16 * s.get('depth', 0)}px'>{escape(s['label'])}</td></tr>"
+        for s in c["steps"]
+    )
+    return out + (
+        "<table class='steps'><tr><th>at (s)</th><th>took (s)</th><th>kind</th><th>step</th></tr>" + rows + "</table>"
+    )
+
+
+def _step_seconds(step: dict[str, Any]) -> str:
+    return "&ndash;" if step.get("finished") is None else f"{step['finished'] - step['started']:.1f}"
 
 
 def charts(c: dict[str, Any]) -> list[Chart]:

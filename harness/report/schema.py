@@ -99,6 +99,33 @@ _CHECK = {
                 },
             },
         },
+        "steps": {
+            "type": "array",
+            "description": "the check's named steps (record.step), in start order",
+            "items": {
+                "type": "object",
+                "required": ["label", "kind", "started"],
+                "properties": {
+                    "label": {"type": "string"},
+                    "kind": {"enum": ["setup", "wait", "observe"]},
+                    "started": {"type": "number", "description": "epoch seconds"},
+                    "finished": _NUMBER_OR_NULL,
+                    "depth": {"type": "integer", "minimum": 0, "description": "steps it is nested in"},
+                },
+            },
+        },
+        "phases": {
+            "type": "object",
+            "description": "seconds of pytest's set-up (fixtures), call and teardown",
+            "additionalProperties": {"type": "number"},
+        },
+        "timing": {
+            "type": "object",
+            "required": ["setup", "wait", "observe", "other"],
+            "description": "seconds by kind: set-up (fixtures, teardown, set-up steps), waiting for the "
+            "cluster, observation, and the call's time outside any step",
+            "properties": {k: {"type": "number", "minimum": 0} for k in ("setup", "wait", "observe", "other")},
+        },
         "diagnostics": {**_STRING_OR_NULL, "description": "diagnostics folder, relative to the run folder"},
         "dir": {"type": "string", "description": "this check's own folder, relative to the run folder"},
     },
@@ -165,6 +192,11 @@ SCHEMA: dict[str, Any] = {
                 "cluster": _STRING_OR_NULL,
                 "bring_up": _STRING_OR_NULL,
                 "stack": _STRING_OR_NULL,
+                "timing": {
+                    "type": ["object", "null"],
+                    "description": "the cluster's own timing settings (flag or setting: value)",
+                    "additionalProperties": {"type": "string"},
+                },
             },
         },
         "versions": {"type": "object", "description": "harness/versions.yaml, as pinned for this run"},

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from harness import timeouts
 from harness.builders import core as builders
 from harness.builders.kueue import ClusterQueue, LocalQueue, ResourceFlavor
 from harness.builders.lws import LeaderWorkerSet
@@ -95,9 +96,9 @@ def scaling_rig(kube: Clients, namespace: str, threshold: float, min_replicas: i
     rig = ScalingRig(namespace, "exporter", "target", "llmc_queue_length")
     create(kube, builders.metric_exporter(rig.exporter, rig.metric, 0), namespace)
     create(kube, builders.sleeper_deployment(rig.target, replicas=min_replicas), namespace)
-    wait_ready(kube.core, namespace, [rig.exporter], timeout=120)
+    wait_ready(kube.core, namespace, [rig.exporter], timeout=timeouts.POD_READY)
     query = f'sum({rig.metric}{{namespace="{namespace}"}})'
-    series_scraped(kube, query, timeout=90)  # KEDA sees a value before the check starts
+    series_scraped(kube, query, timeout=timeouts.SCRAPED)  # KEDA sees a value before the check starts
     so = builders.scaled_object("target", rig.target, query, threshold, min_replicas, max_replicas)
     create(kube, so, namespace)
     return rig

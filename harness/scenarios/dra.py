@@ -5,6 +5,7 @@ is what the check tests; the control is the same claim without the constraint.
 
 from __future__ import annotations
 
+from harness import timeouts
 from harness.checks import NotApplicable
 from harness.dra.claims import NUMA, NVLINK_CLIQUE, PCIE_ROOT, Claim, claim_pod, gpu_index_is
 from harness.kube.client import Clients
@@ -53,4 +54,4 @@ def release(kube: Clients, namespace: str, claim: str, pod: str) -> None:
     """Delete a pod and its claim and wait until the claim (and so its devices) is gone."""
     kube.core.delete_namespaced_pod(pod, namespace, grace_period_seconds=0)
     delete(kube, RESOURCE_API, "ResourceClaim", claim, namespace)
-    wait_deleted(kube, RESOURCE_API, "ResourceClaim", claim, namespace, timeout=60)
+    wait_deleted(kube, RESOURCE_API, "ResourceClaim", claim, namespace, timeout=timeouts.REACTION)

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 
+from harness import timeouts
 from harness.builders.kueue import ROOMY, ClusterQueue, LocalQueue, ResourceFlavor, WorkloadPriorityClass
 from harness.builders.lws import LeaderWorkerSet
 from harness.checks.gang import Binding, Pods, group_pods, native_pods, watch_binding, watch_until_whole, workload_of
@@ -23,11 +24,15 @@ from harness.serving.gpu_groups import GpuLayout, gpu_group, native_gang
 from harness.serving.images import build_mock_vllm
 from harness.stack import KueueOptions, install_stack
 
-WAIT_FOR_PODS_READY = "30s"  # the suite's Kueue: a group not Ready within this is evicted and requeued
 QUEUE = "gpus"  # the LocalQueue in every scratch namespace
-OBSERVE = 20  # seconds every group is watched once all its pods exist
+# A window that proves a negative (no group bound in part): every group is watched this long once all
+# its pods exist. Kueue decides on a Workload, and the scheduler tries an ungated pod, within a
+# second or two of its creation, and both retry on every change in the cluster; a gang that leaks
+# binds its first pods in those first seconds. 20 s is ten times that on a busy testbed, and twice
+# HOLD, the time a group may take to be bound whole.
+OBSERVE = 20
 HOLD = 10  # a group partially bound this long is partial placement, not a group being bound
-WHOLE = 180  # seconds a group that should run may take to be whole on nodes
+WHOLE = timeouts.GROUP_WHOLE  # a group that should run is whole on nodes
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,12 @@ class Quota:
     @property
     def high(self) -> str:
         return f"{self.prefix}-high"
+
+
+def wait_for_pods_ready(testbed: TestbedCluster) -> str:
+    """The suite's Kueue waitForPodsReady: a group not Ready within it is evicted and requeued (the
+    testbed's timing, so the report says it)."""
+    return f"{testbed.spec.timing.kueue_wait_for_pods_ready}s"
 
 
 @contextmanager

@@ -19,6 +19,7 @@ from typing import Any
 
 from kubernetes import watch
 
+from harness import timeouts
 from harness.builders.lws import LeaderWorkerSet
 from harness.checks import CheckFailed
 from harness.checks.restart import Seen, Startup, group_members, wait_group_formed
@@ -33,9 +34,7 @@ from harness.spec.model import PortMapping
 
 NAME, GROUPS, SIZE = "vllm", 2, 2
 ENGINE = Engine(inter_token_latency_ms=5, shutdown_timeout_seconds=2, termination_grace_period_seconds=5)
-RECOVERY = 180  # seconds a group may take to be whole again
 RECREATE = "RecreateGroupOnPodRestart"  # LWS's default restartPolicy
-NOT_READY = 120  # seconds a stopped node may take to be marked not Ready (about 45 s on kind)
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,7 @@ def served_groups(kube: Clients, port: PortMapping, prefix: str, restart_policy:
         create(kube, lws, ns)
         create(kube, leader_service(f"{NAME}-api", lws_leaders(NAME), port.node_port), ns)
         for group in range(GROUPS):
-            wait_group_formed(kube, ns, NAME, group, SIZE, timeout=RECOVERY)
+            wait_group_formed(kube, ns, NAME, group, SIZE, timeout=timeouts.GROUP_WHOLE)
         yield Served(ns, port.host_port)
 
 
@@ -87,7 +86,7 @@ def lose_node(kube: Clients, stop: StoppedNode) -> float:
     an operator (or a node-health controller) does for a node that is gone; without it the node's
     pods stay Terminating and their names block the group's new pods. Returns the seconds to not Ready."""
     stop.stop()
-    seconds = stop.wait_not_ready(kube, timeout=NOT_READY)
+    seconds = stop.wait_not_ready(kube, timeout=timeouts.NODE_NOT_READY)
     out_of_service(kube, stop.node)
     return seconds
 

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 import requests
 
+from harness import timeouts
 from harness.checks import scaling
 from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
@@ -87,7 +88,7 @@ def scale_up_seconds(
             placeholders = buffer.fill(kube, ns, nodes, priority_class, leave_millis=BUFFER_CPU_MILLIS // 2)
             scaling.buffer_placed(placeholders, nodes)
         inference.patch_lws(kube, svc, {"spec": {"replicas": top}})
-        seconds = scaling.scaled_to(kube, svc, top, timeout=180)
+        seconds = scaling.scaled_to(kube, svc, top, timeout=timeouts.SCALE)
         return seconds, placeholders, scaling.buffer_preempted(kube, ns, placeholders) if placeholders else []
 
 
@@ -111,6 +112,6 @@ def from_zero_service(
             except requests.RequestException as e:
                 return False, f"{url}: {type(e).__name__}"
 
-        wait_until(gateway_answers, 120, "the gateway answers through the testbed's port", interval=1)
-        scaling.scaled_to(kube, svc, 0, timeout=60)
+        wait_until(gateway_answers, timeouts.POD_READY, "the gateway answers through the testbed's port", interval=1)
+        scaling.scaled_to(kube, svc, 0, timeout=timeouts.REACTION)
         yield svc

@@ -18,7 +18,7 @@ import openai
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from harness import load
+from harness import load, timeouts
 from harness.builders.kueue import ClusterQueue, LocalQueue, ResourceFlavor, Topology
 from harness.builders.lws import LeaderWorkerSet
 from harness.checks import CheckFailed
@@ -173,7 +173,7 @@ def _wait_active(kube: Clients, name: str) -> None:
         active = condition(cq, "Active")
         return is_true(cq, "Active"), f"Active: {active or 'no condition yet'}"
 
-    wait_until(active, 60, f"ClusterQueue {name} active")
+    wait_until(active, timeouts.REACTION, f"ClusterQueue {name} active")
 
 
 def injected_selectors(kube: Clients, namespace: str, selector: str) -> dict[str, dict[str, str]]:
@@ -273,7 +273,7 @@ def _wait_no_pods(kube: Clients, namespace: str, selector: str) -> None:
         held = [c["metadata"]["name"] for c in claims["items"] if c["metadata"].get("ownerReferences")]
         return not pods and not held, f"pods {pods}, generated claims {held}"
 
-    wait_until(gone, 120, f"pods {selector or '(all)'} and their claims gone from {namespace}", interval=1)
+    wait_until(gone, timeouts.GONE, f"pods {selector or '(all)'} and their claims gone from {namespace}", interval=1)
 
 
 def allocate(kube: Clients, namespace: str, rounds: Rounds, timeout: float = 90) -> int:

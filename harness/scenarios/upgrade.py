@@ -15,6 +15,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from harness import timeouts
 from harness.checks import NotApplicable
 from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
@@ -66,7 +67,7 @@ def wait_traffic(out: Path, requests: int = 10) -> None:
         done = (out / "requests.jsonl").read_text().count("\n") if (out / "requests.jsonl").exists() else 0
         return done >= requests, f"{done} requests finished"
 
-    wait_until(flowing, 60, f"{requests} requests through the load", interval=0.5)
+    wait_until(flowing, timeouts.REACTION, f"{requests} requests through the load", interval=0.5)
 
 
 def serving_groups(testbed: TestbedCluster) -> int:

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 
 from kubernetes.client.exceptions import ApiException
 
+from harness import timeouts
 from harness.kube.client import Clients
 from harness.kube.labels import HOSTNAME_LABEL
 from harness.kube.objects import busybox_image, cluster_objects, create
@@ -89,7 +90,7 @@ def fill(kube: Clients, namespace: str, nodes: list[str], priority_class: str, l
             namespace,
         )
         names.append(name)
-    wait_ready(kube.core, namespace, names, timeout=120)
+    wait_ready(kube.core, namespace, names, timeout=timeouts.POD_READY)
     return names
 
 

@@ -117,6 +117,27 @@ class PortMapping:
 
 
 @dataclass(frozen=True)
+class Timing:
+    """Control-plane and controller intervals the testbed runs with, in seconds. Upstream defaults suit
+    production clusters; a testbed shortens them so that checks wait on the cluster's reaction, not on
+    a timer. The report records what the cluster actually runs with (report/environment.py), so a
+    figure such as "NotReady after N s" is read against them."""
+
+    # kube-controller-manager --node-monitor-grace-period: a node whose kubelet has not renewed its
+    # lease this long is marked NotReady (upstream 50 s).
+    node_monitor_grace_period: int = 20
+    # kubelet nodeLeaseDurationSeconds: the heartbeat lease, renewed every quarter of it (upstream
+    # 40 s, so every 10 s); 16 s renews every 4 s, five heartbeats per grace period.
+    node_lease_duration: int = 16
+    # kube-controller-manager --horizontal-pod-autoscaler-sync-period: how often the HPA behind a
+    # KEDA ScaledObject acts on its metric (upstream 15 s).
+    hpa_sync_period: int = 5
+    # Kueue's waitForPodsReady timeout where the gang suite turns it on: a group not Ready this long
+    # is evicted and requeued. Above the time a healthy group takes to be Ready on a busy testbed.
+    kueue_wait_for_pods_ready: int = 30
+
+
+@dataclass(frozen=True)
 class Testbed:
     name: str
     kubernetes: str
@@ -126,6 +147,7 @@ class Testbed:
     runtime_config: dict[str, str]
     ports: tuple[PortMapping, ...]
     source: str  # the file it came from, for messages
+    timing: Timing = Timing()
 
     @property
     def workers(self) -> list[Node]:

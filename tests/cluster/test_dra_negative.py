@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from kubernetes import client
 
+from harness import timeouts
 from harness.checks import CheckFailed
 from harness.checks.dra import check_aligned, check_env_matches, check_stays_pending, placement_env
 from harness.cluster.testbed import TestbedCluster
@@ -83,7 +84,7 @@ def test_env_check_fails_for_a_container_without_the_claim(
     del pod["spec"]["containers"][0]["resources"]["claims"]
     create(kube, pod, namespace)
     devices, _ = wait_allocated(kube, namespace, "unused", "unused-pod")
-    wait_ready(kube.core, namespace, ["unused-pod"], timeout=90)
+    wait_ready(kube.core, namespace, ["unused-pod"], timeout=timeouts.POD_READY)
     with pytest.raises(CheckFailed, match="does not match the allocation"):
         check_env_matches(devices, placement_env(kube, namespace, "unused-pod"), node.rack)
 
@@ -118,7 +119,7 @@ def test_driver_cannot_publish_another_nodes_slice(
             phase = kube.core.read_namespaced_pod("impostor", NAMESPACE).status.phase
             return phase in ("Succeeded", "Failed"), f"phase {phase}"
 
-        wait_until(finished, 60, "impostor pod finished")
+        wait_until(finished, timeouts.POD_READY, "impostor pod finished")
         log = kube.core.read_namespaced_pod_log("impostor", NAMESPACE)
         assert kube.core.read_namespaced_pod("impostor", NAMESPACE).status.phase == "Failed", log
         assert f"on node '{here}' may not change ResourceSlices of node '{other}'" in log, log

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from harness import timeouts
 from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
 from harness.kube.labels import LWS_NAME_LABEL
@@ -48,7 +49,7 @@ def test_lws_groups_form_rings_and_serve_through_a_nodeport(
         }
         return ready == set(members), f"ready {sorted(ready)} of {members}"
 
-    wait_until(all_ready, 240, f"LWS {NAME}: {GROUPS} groups of {SIZE} Ready")
+    wait_until(all_ready, timeouts.ROLLOUT, f"LWS {NAME}: {GROUPS} groups of {SIZE} Ready")
     for leader in leaders:
         seen = ring_state(kube, namespace, leader)
         assert seen["phase"] == "formed" and seen["joined"] == list(range(SIZE)), seen
@@ -73,5 +74,5 @@ def test_lws_recreates_a_broken_group_and_its_ring_forms_again(
         seen = ring_state(kube, namespace, leader)
         return seen["phase"] == "formed" and seen["ring_id"] != before["ring_id"], f"ring {seen['phase']}"
 
-    wait_until(new_ring, 180, f"group 1 recreated with a new ring after {worker} was killed")
+    wait_until(new_ring, timeouts.GROUP_WHOLE, f"group 1 recreated with a new ring after {worker} was killed")
     serves(testbed.endpoint().host_port, requests=5)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from harness import timeouts
 from harness.checks.dra import placement_env
 from harness.cluster.testbed import TestbedCluster
 from harness.dra.claims import claim_pod
@@ -34,7 +35,7 @@ def test_counting_only_gives_nothing_to_align(kube: Clients, testbed: TestbedClu
     assert node.hardware is not None
     with scratch_namespace(kube.core, "scalar") as ns:
         create(kube, counting_pod("fits", node.name, 1, 1), ns)
-        wait_ready(kube.core, ns, ["fits"], timeout=90)
+        wait_ready(kube.core, ns, ["fits"], timeout=timeouts.POD_READY)
         create(kube, counting_pod("too-many", node.name, node.hardware.gpu_count + 1, 0), ns)
 
         def refused() -> tuple[bool, str]:
@@ -42,7 +43,7 @@ def test_counting_only_gives_nothing_to_align(kube: Clients, testbed: TestbedClu
             message = next((c.message or "" for c in conditions if c.reason == "Unschedulable"), "")
             return f"Insufficient {GPU_RESOURCE}" in message, message or "no scheduler verdict yet"
 
-        wait_until(refused, 60, "the scheduler counting GPUs")
+        wait_until(refused, timeouts.REACTION, "the scheduler counting GPUs")
         # Counting only: no device is allocated, so nothing tells the pod which GPU/NIC it has or
         # where they sit (the mock vLLM reports unknown placement); no alignment can be checked.
         assert placement_env(kube, ns, "fits") == {}

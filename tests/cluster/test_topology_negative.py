@@ -14,8 +14,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from harness import timeouts
 from harness.checks import CheckFailed
 from harness.checks.topology import (
+    WAITS_WHOLE,
     check_all_aligned,
     check_exclusive_racks,
     check_groups_within_one_rack,
@@ -65,7 +67,7 @@ def test_exclusive_check_fails_without_the_annotation(kube: Clients, ready: Test
     with pytest.raises(
         CheckFailed, match=rf"group {placed[-1]} did not wait whole: {run.size}/{run.size} pods bound"
     ) as failed:
-        check_waits_whole(kube, namespace, placed[-1], run.group_selector(placed[-1]), hold=15)
+        check_waits_whole(kube, namespace, placed[-1], run.group_selector(placed[-1]), hold=WAITS_WHOLE)
     print(f"check failed as expected: {failed.value}")
 
 
@@ -108,7 +110,7 @@ def test_alignment_check_fails_in_scalar_mode(kube: Clients, ready: TestbedClust
         resources["limits"] = {GPU_RESOURCE: "1", NIC_RESOURCE: "1"}
         create(kube, pod, namespace)
         pods.append(pod["metadata"]["name"])
-    wait_ready(kube.core, namespace, pods, timeout=90)
+    wait_ready(kube.core, namespace, pods, timeout=timeouts.POD_READY)
     members = placement_map(kube, namespace, group_of=pod_name)
     with pytest.raises(
         CheckFailed, match=rf"{len(pods)}/{len(pods)} allocations misaligned.*no allocated devices"

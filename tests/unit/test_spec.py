@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from harness.checks import NotApplicable
-from harness.spec import RACK_LABEL, ZONE_LABEL, SpecError, load_spec, parse_spec
+from harness.spec import RACK_LABEL, ZONE_LABEL, SpecError, Timing, load_spec, parse_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -156,6 +156,14 @@ BAD: list[tuple[str, Any, str]] = [
     ("nodes.1.labels", {"team": "x" * 64}, "nodes[1].labels.team: "),
     ("featureGates", {"DRAConsumableCapacity": "yes"}, "featureGates.DRAConsumableCapacity: must be true or false"),
     ("featureGates", {"lowercase": True}, "featureGates.lowercase: 'lowercase' is not a feature gate name"),
+    ("timing", {"nodeMonitorGraceSeconds": 20}, "timing.nodeMonitorGraceSeconds: unknown field"),
+    ("timing", {"hpaSyncPeriodSeconds": 0}, "timing.hpaSyncPeriodSeconds: 0 is out of range 1..60"),
+    ("timing", {"nodeMonitorGracePeriodSeconds": "20s"}, "timing.nodeMonitorGracePeriodSeconds: must be an integer"),
+    (
+        "timing",
+        {"nodeMonitorGracePeriodSeconds": 10, "nodeLeaseDurationSeconds": 40},
+        "timing.nodeMonitorGracePeriodSeconds: 10 s is shorter than the node lease (40 s, renewed every 10 s)",
+    ),
     ("featureGates", ["A"], "featureGates: must be a mapping, got a list"),
     ("ports.0.nodePort", 80, "ports[0].nodePort: 80 is out of range 30000..32767"),
     ("ports.0.hostPort", 22, "ports[0].hostPort: 22 is out of range 1024..65535"),
@@ -244,3 +252,11 @@ def test_unreadable_specs(text: str, expected: str) -> None:
 def test_missing_file_is_a_spec_error(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="cannot read file"):
         load_spec(tmp_path / "absent.yaml")
+
+
+def test_timing_defaults_suit_the_testbed_and_a_spec_can_set_them() -> None:
+    assert parse_spec(yaml.safe_dump(VALID)).timing == Timing()
+    data = {**VALID, "timing": {"nodeMonitorGracePeriodSeconds": 50, "nodeLeaseDurationSeconds": 40}}
+    timing = parse_spec(yaml.safe_dump(data)).timing
+    assert (timing.node_monitor_grace_period, timing.node_lease_duration) == (50, 40)
+    assert timing.hpa_sync_period == Timing().hpa_sync_period
