@@ -182,6 +182,11 @@ def image_options(parser: argparse.ArgumentParser) -> None:
         help="where images come from (default: registry if upstream registries answer, else source)",
     )
     parser.add_argument("--image-mirror", metavar="URL", help="registry mirror for image mode mirror")
+    parser.add_argument(
+        "--node-image",
+        metavar="IMAGE",
+        help="image mode registry: your own kind node image (default: kind's published one, by digest)",
+    )
 
 
 def create_timeout_option(parser: argparse.ArgumentParser) -> None:
@@ -321,6 +326,10 @@ def images_in_use(kubernetes: str) -> list[tuple[str, str, str]]:
 
     v = versions.pinned()
     rows = [(name, "testbed", origin) for name, origin in source.planned_images(kubernetes)]
+    rows += [
+        (image, "testbed, registry mode", f"kind {v['kind']}'s published node image for {version}")
+        for version, image in v["node_images"].items()
+    ]
     builds = go_builds()
     for c in controllers():
         build = builds[c.build]
@@ -337,6 +346,7 @@ def images_in_use(kubernetes: str) -> list[tuple[str, str, str]]:
         rows.append(
             (own["image"], what, f"this project: the {key} package (./{folder}) on Debian {v['debian']}, any mode")
         )
+    rows.append((v["registry_base"], "registry mode", "our own images' Debian base (apt inside a Dockerfile)"))
     return rows
 
 
@@ -426,7 +436,7 @@ def _doctor(args: argparse.Namespace) -> int:
     from harness import doctor
     from harness.supply import Mode
 
-    return doctor.run(Mode(args.image_mode) if args.image_mode else None, args.image_mirror)
+    return doctor.run(Mode(args.image_mode) if args.image_mode else None, args.image_mirror, args.node_image)
 
 
 def _cluster_create(args: argparse.Namespace) -> int:
@@ -437,6 +447,7 @@ def _cluster_create(args: argparse.Namespace) -> int:
     options = Options(
         mode=Mode(args.image_mode) if args.image_mode else None,
         mirror_url=args.image_mirror,
+        node_image=args.node_image,
         keep=True,
         create_timeout=args.create_timeout,
     )

@@ -41,7 +41,7 @@ MAX_PER_LEVEL = 8  # NUMA nodes per node, switches per NUMA node
 MAX_DEVICES_PER_SWITCH = 16
 NODE_PORTS = range(30000, 32768)
 
-TOP_KEYS = {"name", "kubernetes", "featureGates", "runtimeConfig", "ports", "hardwareProfiles", "nodes"}
+TOP_KEYS = {"name", "kubernetes", "nodeImage", "featureGates", "runtimeConfig", "ports", "hardwareProfiles", "nodes"}
 PROFILE_KEYS = {"gpu", "nic", "numa", "nvlinkCliques"}
 NODE_KEYS = {"role", "count", "zone", "rack", "hardware", "labels"}
 ROLES = ("control-plane", "worker")
@@ -172,6 +172,7 @@ def _read_testbed(check: _Checker, data: Any, source: str) -> Testbed | None:
                     f"{given} is too old; DRA (resource.k8s.io/v1) needs v1.{MIN_KUBERNETES_MINOR} or later",
                 )
             kubernetes = given
+    node_image = check.string(top["nodeImage"], "nodeImage") if "nodeImage" in top else None
 
     feature_gates: dict[str, bool] = {}
     for gate, value in check.mapping(top.get("featureGates", {}), "featureGates").items():
@@ -208,6 +209,8 @@ def _read_testbed(check: _Checker, data: Any, source: str) -> Testbed | None:
         runtime_config=runtime_config,
         ports=tuple(ports),
         source=source,
+        node_image=node_image or None,
+        kubernetes_pinned="kubernetes" not in top,
     )
 
 
