@@ -98,7 +98,7 @@ def parser() -> tuple[Parser, Subcommands]:
     images = subcommands(command(sub, "images", "image supply"))
     build = command(images, "build", "build every testbed image from source (cached by inputs)")
     build.add_argument("--kubernetes", default=pinned, metavar="VERSION", help="Kubernetes version")
-    push = command(images, "push", "build, then push every testbed image to a mirror (for image mode mirror)")
+    push = command(images, "push", "build, then push every testbed and stack image to a mirror (for image mode mirror)")
     push.add_argument("--to", required=True, metavar="HOST:PORT", help="registry the Docker engine can push to")
     push.add_argument("--kubernetes", default=pinned, metavar="VERSION", help="Kubernetes version")
     listing = command(images, "list", "every image a run uses, where it comes from, and whether it is here")
@@ -311,10 +311,12 @@ def _images_build(args: argparse.Namespace) -> int:
 
 
 def _images_push(args: argparse.Namespace) -> int:
+    from harness.stack.images import build_controllers, build_prometheus
     from harness.supply import registry, source
 
     built = source.build_all(args.kubernetes)
-    registry.push([built.node, *built.cluster], args.to.removeprefix("http://").removeprefix("https://"))
+    stack = [*build_controllers(), build_prometheus()]
+    registry.push([built.node, *built.cluster, *stack], args.to.removeprefix("http://").removeprefix("https://"))
     return OK
 
 

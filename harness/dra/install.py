@@ -64,15 +64,14 @@ def fake_gpu_image() -> str:
 
 
 def build_fake_gpu(mode: Mode) -> str:
-    """Build (or find cached) the image on `mode`'s Debian base; returns its content-tagged name
-    (`<pinned>-<key of the driver's files>`), which the DaemonSet runs: nodes cache images by tag, so
-    a changed driver needs a new tag."""
+    """Build (or find cached) the image; returns its content-tagged name (`<pinned>-<input key>`),
+    which the DaemonSet runs: nodes cache images by tag, so a changed driver needs a new tag."""
     base = debian.base("fake-gpu-base", tuple(versions.pinned()["fake_gpu"]["debian_packages"]), mode)
     files = package_sources("fake_gpu", "pip install ./fake-gpu", ("*.py", "*.yaml"))
     files.update(kubelet_protos(mode))
-    image = DockerImage((fake_gpu_image(),), recipes() / "fake-gpu", files)
+    image = DockerImage((fake_gpu_image(),), recipes() / "fake-gpu", files, {"BASE": base})
     tagged = f"{fake_gpu_image()}-{image.key()[:12]}"
-    return build_image(DockerImage((fake_gpu_image(), tagged), image.recipe, image.files, {"BASE": base}))[1]
+    return build_image(DockerImage((fake_gpu_image(), tagged), image.recipe, image.files, image.build_args))[1]
 
 
 def kubelet_protos(mode: Mode) -> dict[str, Path | str]:

@@ -15,23 +15,25 @@ from harness.supply.source import recipes
 
 
 def mock_vllm_image() -> str:
-    """The content-tagged name (`<pinned>-<key of the engine's files>`) manifests run: nodes cache
-    images by tag (IfNotPresent), so a changed engine needs a new tag or a reused testbed keeps the old one."""
+    """The content-tagged name (`<pinned>-<input key>`) manifests run: nodes cache images by tag
+    (IfNotPresent), so a changed engine needs a new tag or a reused testbed keeps the old one."""
     return _image().names[1]
 
 
 def build_mock_vllm(mode: Mode) -> str:
-    """Build (or find cached) the mock vLLM image on `mode`'s Debian base; returns its name for
-    `testbed.load_images`."""
-    image = _image()
-    base = debian.base("python-base", tuple(versions.pinned()["mock_vllm"]["debian_packages"]), mode)
-    return build_image(DockerImage(image.names, image.recipe, image.files, {"BASE": base}))[1]
+    """Build (or find cached) the mock vLLM image; returns its name for `testbed.load_images`."""
+    debian.base("python-base", _packages(), mode)
+    return build_image(_image())[1]
+
+
+def _packages() -> tuple[str, ...]:
+    return tuple(versions.pinned()["mock_vllm"]["debian_packages"])
 
 
 @functools.cache
 def _image() -> DockerImage:
-    """Names and files, without the base: the tag is the same whichever mode built the base."""
     files = package_sources("mock_vllm", "pip install ./workloads")
     pinned: str = versions.pinned()["mock_vllm"]["image"]
-    image = DockerImage(names=(pinned,), recipe=recipes() / "mock-vllm", files=files)
-    return DockerImage((pinned, f"{pinned}-{image.key()[:12]}"), image.recipe, image.files)
+    base = debian.name("python-base", _packages())
+    image = DockerImage(names=(pinned,), recipe=recipes() / "mock-vllm", files=files, build_args={"BASE": base})
+    return DockerImage((pinned, f"{pinned}-{image.key()[:12]}"), image.recipe, image.files, image.build_args)
