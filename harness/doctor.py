@@ -77,10 +77,11 @@ def findings(
         result.append(_node_image(kubernetes, node_image))
     if info is not None:
         result.append(_cgroup(info, mode, kubernetes, node_image))
-    builds_kubernetes = mode is Mode.SOURCE or shutil.which("kubectl") is None
-    if mode is not Mode.REGISTRY or builds_kubernetes:
+    # Registry mode takes a missing kubectl from the node image; the other modes build it.
+    builds_kubernetes = mode is Mode.SOURCE or (mode is Mode.MIRROR and shutil.which("kubectl") is None)
+    if mode is not Mode.REGISTRY:
         result.append(_go(mode, builds_kubernetes))
-    result.append(_kubectl())
+    result.append(_kubectl(mode))
     if mode is not Mode.REGISTRY:  # registry mode builds our images' Debian base with a Dockerfile
         result.append(
             _program(
@@ -202,8 +203,8 @@ def _go(mode: Mode, builds_kubernetes: bool) -> Finding:
     why = (
         "source mode builds every image with it"
         if mode is Mode.SOURCE
-        else ("the fake GPU driver's gRPC protos come from the k8s.io/kubelet module; " if mode is Mode.MIRROR else "")
-        + ("kubectl, not on PATH, is built from k8s.io/kubernetes" if builds_kubernetes else "")
+        else "the fake GPU driver's gRPC protos come from the k8s.io/kubelet module"
+        + ("; kubectl, not on PATH, is built from k8s.io/kubernetes" if builds_kubernetes else "")
     )
     fix = f"install Go ≥ {minimum} (go.dev/dl, or your distribution's golang package) and put `go` on PATH"
     if shutil.which("go") is None:
@@ -218,10 +219,12 @@ def _go(mode: Mode, builds_kubernetes: bool) -> Finding:
     return Finding("go", reported)
 
 
-def _kubectl() -> Finding:
+def _kubectl(mode: Mode) -> Finding:
     path = shutil.which("kubectl")
     if path:
         return Finding("kubectl", path)
+    if mode is Mode.REGISTRY:
+        return Finding("kubectl", "not on PATH: the node image's own is copied out and used")
     return Finding(
         "kubectl", "not on PATH: built from k8s.io/kubernetes on first use (about 15 min on 2 cores, cached)"
     )

@@ -23,7 +23,7 @@ from pathlib import Path
 from harness import progress, versions
 from harness.supply import registry as local_registry
 from harness.supply.cache import cache_dir, log_file
-from harness.supply.nodeimage import registry_node_image
+from harness.supply.nodeimage import copy_kubectl, registry_node_image
 
 log = logging.getLogger("llmc.supply")
 
@@ -75,7 +75,9 @@ class ImageSupply:
         if self.mode is Mode.REGISTRY:
             image = registry_node_image(kubernetes, self.node_image)
             busybox = versions.pinned()["busybox"]["image"]
-            return Supplied(node_image=image, mirrors_dir=None, preload=tuple(self.pull([image, busybox])[1:]))
+            self.pull([image, busybox])
+            copy_kubectl(image)
+            return Supplied(node_image=image, mirrors_dir=None, preload=(busybox,))
         mirrors = mirrors_path(self.cluster)
         if self.mode is Mode.MIRROR:
             assert self.mirror_url is not None

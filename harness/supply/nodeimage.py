@@ -4,8 +4,12 @@ user's own (spec field nodeImage, --llmc-node-image, --node-image for `harness`)
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+from pathlib import Path
 
 from harness import versions
+from harness.supply.cache import cache_dir
 
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 
@@ -43,3 +47,25 @@ def registry_node_image(kubernetes: str, given: str | None = None) -> str:
             "a node image of your own (--llmc-node-image, --node-image for `harness`, or the spec's nodeImage)",
         )
     return image
+
+
+def node_kubectl() -> Path:
+    """Where registry mode keeps the kubectl it copied out of the node image."""
+    return cache_dir() / "bin" / "kubectl-from-node-image"
+
+
+def copy_kubectl(image: str) -> None:
+    """Registry mode without kubectl on PATH: the node image has one of the cluster's own version."""
+    if shutil.which("kubectl"):
+        return
+    target = node_kubectl()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    container = subprocess.run(
+        ["docker", "create", image], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.strip()
+    try:
+        subprocess.run(
+            ["docker", "cp", f"{container}:/usr/bin/kubectl", str(target)], capture_output=True, check=True, timeout=120
+        )
+    finally:
+        subprocess.run(["docker", "rm", container], capture_output=True, timeout=60)

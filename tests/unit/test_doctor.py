@@ -117,12 +117,19 @@ def test_go_missing_or_too_old_for_source_mode(machine: Machine) -> None:
     assert missing.name == "go" and "no `go` on PATH" in missing.problem
 
 
-def test_an_old_go_does_in_registry_mode_unless_kubectl_must_be_built(machine: Machine) -> None:
+def test_an_old_go_does_in_mirror_mode_unless_kubectl_must_be_built(machine: Machine) -> None:
     machine.go = "go1.24.3"
-    assert doctor.problems(Mode.REGISTRY) == []
+    assert "go" not in names(doctor.problems(Mode.MIRROR, "http://127.0.0.1:9"))
     machine.programs.discard("kubectl")
-    (problem,) = doctor.problems(Mode.REGISTRY)
-    assert problem.name == "go" and "kubectl" in problem.problem
+    go = next(p for p in doctor.problems(Mode.MIRROR, "http://127.0.0.1:9") if p.name == "go")
+    assert "kubectl" in go.problem
+
+
+def test_registry_mode_without_kubectl_or_go_takes_kubectl_from_the_node_image(machine: Machine) -> None:
+    machine.programs -= {"kubectl", "go"}
+    assert doctor.problems(Mode.REGISTRY) == []
+    kubectl = next(f for f in doctor.findings(Mode.REGISTRY) if f.name == "kubectl")
+    assert "node image" in kubectl.found
 
 
 def test_no_docker_engine_is_one_problem_with_how_to_start_it(machine: Machine) -> None:
