@@ -241,10 +241,10 @@ def _files(kubernetes: str) -> dict[tuple[str, str], bytes]:
     """(host, path) -> body: release manifests rendered from the modules, the kubelet's .proto
     files from the Go module cache, and the kind binary."""
     files: dict[tuple[str, str], bytes] = {}
-    for component in (lws.component(), kueue.component(), keda.component()):
-        url = component.manifests_url.removeprefix("https://")
-        host, path = url.split("/", 1)
-        body = yaml.dump_all(component.objects(Mode.SOURCE), Dumper=yaml.CSafeDumper, sort_keys=False)
+    v = versions.pinned()
+    for name, objects in (("lws", lws.objects), ("kueue", kueue.release_objects), ("keda", keda.objects)):
+        host, path = v[name]["manifests"].removeprefix("https://").split("/", 1)
+        body = yaml.dump_all(objects(Mode.SOURCE), Dumper=yaml.CSafeDumper, sort_keys=False)
         files[(host, "/" + path)] = body.encode()
     from fake_gpu import protos
 
@@ -252,7 +252,7 @@ def _files(kubernetes: str) -> dict[tuple[str, str], bytes]:
         url = KUBELET_PROTOS.format(version=kubelet_version(), path=rel).removeprefix("https://")
         host, path = url.split("/", 1)
         files[(host, "/" + path)] = (kubelet_module() / rel).read_bytes()
-    kind_path = KIND_DOWNLOAD.format(version=versions.pinned()["kind"])
+    kind_path = KIND_DOWNLOAD.format(version=v["kind"])
     files[("kind.sigs.k8s.io", kind_path)] = resolve_kind().read_bytes()
     return files
 
@@ -341,7 +341,7 @@ def _preloaded_node(node: str, images: list[str]) -> str:
         save.wait(timeout=60)
         if imported.returncode != 0 or save.returncode != 0:
             raise RuntimeError(f"preloading the node image failed: {imported.stderr.strip()}")
-        _docker("exec", name, "sh", "-c", "kill $(pidof containerd); while pidof containerd; do sleep 0.2; done")
+        _docker("exec", name, "sh", "-c", "pkill -x containerd; while pgrep -x containerd; do sleep 0.2; done")
         changes = [
             "--change", f"ENTRYPOINT {json.dumps(config['Entrypoint'])}",
             "--change", f"CMD {json.dumps(config['Cmd'] or [])}",
