@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from upstream import CERTS_D, DAEMON_JSON, HOSTS, LABEL, REGISTRIES, daemon_settings, simulated_upstream
+from upstream import CERTS_D, DAEMON_JSON, HOSTS, LABEL, REGISTRIES, daemon_settings, simulated_upstream, stopping_child
 
 from harness import versions
 
@@ -41,10 +41,10 @@ def spec_copy(folder: Path, name: str) -> Path:
 def run_suites(suites: list[str], spec: Path, reports: Path, *options: str, env: dict[str, str] | None = None) -> str:
     """The suites in a child pytest; returns its summary.md, or fails with the child's output."""
     started = time.monotonic()
-    proc = subprocess.run(
+    proc = stopping_child(
         [sys.executable, "-m", "pytest", *suites, "--llmc-testbed", str(spec), "--llmc-report-dir", str(reports),
          "-p", "no:cacheprovider", *options],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT,
+        env=env or dict(os.environ), timeout=RUN_TIMEOUT, cwd=ROOT,
     )  # fmt: skip
     print(f"{' '.join(suites)} {' '.join(options)}: {time.monotonic() - started:.0f} s")
     assert proc.returncode == 0, f"child pytest exited {proc.returncode}:\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"

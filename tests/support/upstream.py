@@ -83,6 +83,7 @@ class Upstream:
 def simulated_upstream(kubernetes: str | None = None) -> Iterator[Upstream]:
     kubernetes = kubernetes or versions.pinned()["kubernetes"]
     with contextlib.ExitStack() as undo:
+        undo.enter_context(_sigterm_unwinds())
         work = Path(tempfile.mkdtemp(prefix="llmc-upstream-"))
         undo.callback(subprocess.run, ["rm", "-rf", str(work)], check=False)
         ca = _certificates(work, [*REGISTRIES, *FILE_HOSTS])
@@ -105,6 +106,24 @@ def simulated_upstream(kubernetes: str | None = None) -> Iterator[Upstream]:
         }
         log.info("simulated upstream ready; node image %s", node)
         yield Upstream(node_image=node, env=env)
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """SIGTERM (CI cancelling, `timeout`) raises KeyboardInterrupt like Ctrl-C, so every override is
+    undone on the way out (signal handlers exist only on the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _certificates(work: Path, hosts: list[str]) -> Path:
@@ -179,7 +198,8 @@ def daemon_settings(**added: list[str]) -> Iterator[None]:
     before = {key: list(config.get(key, [])) for key in added}
     _reload({**config, **{key: [*values, *before[key]] for key, values in added.items()}})
     try:
-        yield
+        with _sigterm_unwinds():
+            yield
     finally:
         # A reload without a file keeps the running settings: reset them first, then put the file back.
         _reload({**config, **before})
@@ -372,10 +392,25 @@ def main() -> int:
     if not command:
         parser.error("give a command after --")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    # SIGTERM (CI cancelling) unwinds like Ctrl-C: every override is undone.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with simulated_upstream(args.kubernetes) as up:
-        return subprocess.run(command, env={**os.environ, **up.env}).returncode
+        return stopping_child(command, {**os.environ, **up.env}, timeout=None).returncode
+
+
+def stopping_child(
+    command: list[str], env: dict[str, str], timeout: float | None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `command`; if this process is interrupted, SIGTERM it and give it time to clean up (a
+    harness run then deletes its testbed) before the simulation is taken down."""
+    capture = subprocess.PIPE if timeout is not None else None
+    with subprocess.Popen(command, env=env, cwd=cwd, text=True, stdout=capture, stderr=capture) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except BaseException:
+            proc.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=600)
+            raise
+    return subprocess.CompletedProcess(command, proc.returncode, out, err)
 
 
 if __name__ == "__main__":
