@@ -196,9 +196,9 @@ def daemon_settings(**added: list[str]) -> Iterator[None]:
     original = DAEMON_JSON.read_bytes() if DAEMON_JSON.exists() else None
     config = json.loads(original) if original else {}
     before = {key: list(config.get(key, [])) for key in added}
-    _reload({**config, **{key: [*values, *before[key]] for key, values in added.items()}})
     try:
         with _sigterm_unwinds():
+            _reload({**config, **{key: [*values, *before[key]] for key, values in added.items()}})
             yield
     finally:
         # A reload without a file keeps the running settings: reset them first, then put the file back.
