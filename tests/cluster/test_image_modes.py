@@ -24,6 +24,7 @@ import yaml
 from upstream import CERTS_D, DAEMON_JSON, HOSTS, LABEL, REGISTRIES, daemon_settings, simulated_upstream, stopping_child
 
 from harness import versions
+from harness.cluster.kind import resolve_kind
 
 ROOT = Path(__file__).parents[2]
 RUN_TIMEOUT = 2400
@@ -61,7 +62,7 @@ def nothing_left_behind(cluster: str) -> Iterator[None]:
     assert HOSTS.read_text() == hosts
     assert (DAEMON_JSON.read_bytes() if DAEMON_JSON.exists() else None) == daemon
     assert not [h for h in (*REGISTRIES, "docker.io") if (CERTS_D / h).exists()]
-    assert cluster not in _lines("kind", "get", "clusters")
+    assert cluster not in _lines(str(resolve_kind()), "get", "clusters")
     assert not _lines("docker", "ps", "-aq", "--filter", f"label={LABEL}")
     assert not _lines("docker", "ps", "-aq", "--filter", f"label=io.x-k8s.kind.cluster={cluster}")
     assert f"llmc-{cluster}" not in _lines("docker", "network", "ls", "--format", "{{.Name}}")
