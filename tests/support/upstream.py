@@ -307,8 +307,10 @@ def _fill(kubernetes: str) -> str:
     """Push what source mode built under the upstream names; returns the node image's reference."""
     built = source.build_all(kubernetes)
     stack = [*stack_images.build_controllers(), stack_images.build_prometheus()]
+    upstream = ("docker.io/", *(f"{host}/" for host in REGISTRIES))
     for image in [*built.cluster, *stack]:
-        _push(image, image)
+        if qualified(image).startswith(upstream):  # not our own (pod-routes): it is in the node image only
+            _push(image, image)
     packages = tuple(versions.pinned()["mock_vllm"]["debian_packages"])
     _push(debian.base("python-base", packages, Mode.SOURCE), versions.pinned()["registry_base"])
     node = _preloaded_node(built.node, list(built.cluster))
