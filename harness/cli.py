@@ -98,7 +98,7 @@ def parser() -> tuple[Parser, Subcommands]:
     images = subcommands(command(sub, "images", "image supply"))
     build = command(images, "build", "build every testbed image from source (cached by inputs)")
     build.add_argument("--kubernetes", default=pinned, metavar="VERSION", help="Kubernetes version")
-    push = command(images, "push", "build, then push every testbed image to a mirror (for image mode mirror)")
+    push = command(images, "push", "build, then push every testbed and stack image to a mirror (for image mode mirror)")
     push.add_argument("--to", required=True, metavar="HOST:PORT", help="registry the Docker engine can push to")
     push.add_argument("--kubernetes", default=pinned, metavar="VERSION", help="Kubernetes version")
     listing = command(images, "list", "every image a run uses, where it comes from, and whether it is here")
@@ -182,6 +182,11 @@ def image_options(parser: argparse.ArgumentParser) -> None:
         help="where images come from (default: registry if upstream registries answer, else source)",
     )
     parser.add_argument("--image-mirror", metavar="URL", help="registry mirror for image mode mirror")
+    parser.add_argument(
+        "--node-image",
+        metavar="IMAGE",
+        help="image mode registry: your own kind node image (default: kind's published one, by digest)",
+    )
 
 
 def create_timeout_option(parser: argparse.ArgumentParser) -> None:
@@ -306,10 +311,12 @@ def _images_build(args: argparse.Namespace) -> int:
 
 
 def _images_push(args: argparse.Namespace) -> int:
+    from harness.stack.images import build_controllers, build_prometheus
     from harness.supply import registry, source
 
     built = source.build_all(args.kubernetes)
-    registry.push([built.node, *built.cluster], args.to.removeprefix("http://").removeprefix("https://"))
+    stack = [*build_controllers(), build_prometheus()]
+    registry.push([built.node, *built.cluster, *stack], args.to.removeprefix("http://").removeprefix("https://"))
     return OK
 
 
@@ -321,6 +328,10 @@ def images_in_use(kubernetes: str) -> list[tuple[str, str, str]]:
 
     v = versions.pinned()
     rows = [(name, "testbed", origin) for name, origin in source.planned_images(kubernetes)]
+    rows += [
+        (image, "testbed, registry mode", f"kind {v['kind']}'s published node image for {version}")
+        for version, image in v["node_images"].items()
+    ]
     builds = go_builds()
     for c in controllers():
         build = builds[c.build]
@@ -337,6 +348,7 @@ def images_in_use(kubernetes: str) -> list[tuple[str, str, str]]:
         rows.append(
             (own["image"], what, f"this project: the {key} package (./{folder}) on Debian {v['debian']}, any mode")
         )
+    rows.append((v["registry_base"], "registry mode", "our own images' Debian base (apt inside a Dockerfile)"))
     return rows
 
 
@@ -426,7 +438,7 @@ def _doctor(args: argparse.Namespace) -> int:
     from harness import doctor
     from harness.supply import Mode
 
-    return doctor.run(Mode(args.image_mode) if args.image_mode else None, args.image_mirror)
+    return doctor.run(Mode(args.image_mode) if args.image_mode else None, args.image_mirror, args.node_image)
 
 
 def _cluster_create(args: argparse.Namespace) -> int:
@@ -437,6 +449,7 @@ def _cluster_create(args: argparse.Namespace) -> int:
     options = Options(
         mode=Mode(args.image_mode) if args.image_mode else None,
         mirror_url=args.image_mirror,
+        node_image=args.node_image,
         keep=True,
         create_timeout=args.create_timeout,
     )

@@ -21,7 +21,7 @@ from typing import Any
 import docker
 
 from harness import versions
-from harness.supply import UPSTREAM_PROBES, Mode, detect_mode, docker_cli
+from harness.supply import UPSTREAM_PROBES, Mode, detect_mode, docker_cli, nodeimage
 from harness.supply.cache import cache_dir
 
 GO_MINIMUM = (1, 26)  # the pinned Kubernetes and its components build with it
@@ -65,24 +65,32 @@ def describe(mode: Mode, problems: list[Finding]) -> str:
     return "\n".join(lines)
 
 
-def findings(mode: Mode, mirror_url: str | None = None, kubernetes: str | None = None) -> list[Finding]:
+def findings(
+    mode: Mode, mirror_url: str | None = None, kubernetes: str | None = None, node_image: str | None = None
+) -> list[Finding]:
     """Every check for `mode`, in the order a person would fix them."""
-    kubernetes = kubernetes or versions.pinned()["kubernetes"]
+    if kubernetes is None:
+        kubernetes = nodeimage.newest() if mode is Mode.REGISTRY else versions.pinned()["kubernetes"]
     info, error = _docker_info()
     result = [_docker(info, error)]
+    if mode is Mode.REGISTRY:
+        result.append(_node_image(kubernetes, node_image))
     if info is not None:
-        result.append(_cgroup(info, mode, kubernetes))
-    builds_kubernetes = mode is Mode.SOURCE or shutil.which("kubectl") is None
-    result += [
-        _go(mode, builds_kubernetes),
-        _kubectl(),
-        _program(
-            "mmdebstrap",
-            "the mock vLLM and fake GPU images (and, in source mode, every base image) are Debian "
-            "root file systems it makes",
-            "apt-get install mmdebstrap",
-        ),
-    ]
+        result.append(_cgroup(info, mode, kubernetes, node_image))
+    # Registry mode takes a missing kubectl from the node image; the other modes build it.
+    builds_kubernetes = mode is Mode.SOURCE or (mode is Mode.MIRROR and shutil.which("kubectl") is None)
+    if mode is not Mode.REGISTRY:
+        result.append(_go(mode, builds_kubernetes))
+    result.append(_kubectl(mode))
+    if mode is not Mode.REGISTRY:  # registry mode builds our images' Debian base with a Dockerfile
+        result.append(
+            _program(
+                "mmdebstrap",
+                "the mock vLLM and fake GPU images (and, in source mode, every base image) are Debian "
+                "root file systems it makes",
+                "apt-get install mmdebstrap",
+            )
+        )
     if mode is Mode.SOURCE:
         result.append(
             _program("cc", "source mode compiles the pause binary with `cc -static`", "apt-get install gcc libc6-dev")
@@ -96,13 +104,17 @@ def findings(mode: Mode, mirror_url: str | None = None, kubernetes: str | None =
     return result
 
 
-def problems(mode: Mode, mirror_url: str | None = None, kubernetes: str | None = None) -> list[Finding]:
-    return [f for f in findings(mode, mirror_url, kubernetes) if not f.ok]
+def problems(
+    mode: Mode, mirror_url: str | None = None, kubernetes: str | None = None, node_image: str | None = None
+) -> list[Finding]:
+    return [f for f in findings(mode, mirror_url, kubernetes, node_image) if not f.ok]
 
 
-def require(mode: Mode, mirror_url: str | None = None, kubernetes: str | None = None) -> None:
+def require(
+    mode: Mode, mirror_url: str | None = None, kubernetes: str | None = None, node_image: str | None = None
+) -> None:
     """Raise MissingPrerequisites, listing each problem and its fix, unless the machine has it all."""
-    missing = problems(mode, mirror_url, kubernetes)
+    missing = problems(mode, mirror_url, kubernetes, node_image)
     if missing:
         raise MissingPrerequisites(mode, missing)
 
@@ -144,16 +156,30 @@ def _docker(info: dict[str, Any] | None, error: str) -> Finding:
     return Finding("docker", found + ("; rootless (kind needs cgroup v2 delegation for it)" if rootless else ""))
 
 
-def _cgroup(info: dict[str, Any], mode: Mode, kubernetes: str) -> Finding:
+def _node_image(kubernetes: str, given: str | None) -> Finding:
+    if given:
+        return Finding("node image", f"{given} (your own)")
+    try:
+        return Finding("node image", f"kind's published {nodeimage.registry_node_image(kubernetes)}")
+    except nodeimage.UnpublishedVersion as e:
+        return Finding(
+            "node image",
+            f"none published for Kubernetes {kubernetes}",
+            e.problem,
+            e.fix,
+        )
+
+
+def _cgroup(info: dict[str, Any], mode: Mode, kubernetes: str, node_image: str | None = None) -> Finding:
     driver = info.get("CgroupDriver", "?")
     if str(info.get("CgroupVersion", "2")) != "1":
         return Finding("cgroup", f"v2 ({driver} driver)")
-    if mode is Mode.REGISTRY and _minor(kubernetes) >= CGROUP_V1_DROPPED:
+    if mode is Mode.REGISTRY and not node_image and _minor(kubernetes) >= CGROUP_V1_DROPPED:
         return Finding(
             "cgroup",
             f"v1 ({driver} driver)",
             f"Docker runs on cgroup v1, and kind's published node images for Kubernetes 1.35+ (this run: "
-            f"{kubernetes}) no longer support it",
+            f"{kubernetes}) no longer support it: their nodes would not boot",
             "use --image-mode source (its node image runs on cgroup v1: the harness sets the kubelets' "
             "failCgroupV1: false), or boot the host on cgroup v2 (kernel parameter systemd.unified_cgroup_hierarchy=1)",
         )
@@ -193,10 +219,12 @@ def _go(mode: Mode, builds_kubernetes: bool) -> Finding:
     return Finding("go", reported)
 
 
-def _kubectl() -> Finding:
+def _kubectl(mode: Mode) -> Finding:
     path = shutil.which("kubectl")
     if path:
         return Finding("kubectl", path)
+    if mode is Mode.REGISTRY:
+        return Finding("kubectl", "not on PATH: the node image's own is copied out and used")
     return Finding(
         "kubectl", "not on PATH: built from k8s.io/kubernetes on first use (about 15 min on 2 cores, cached)"
     )
@@ -291,7 +319,7 @@ def _mirror(url: str | None) -> Finding:
         )
 
 
-def run(mode: Mode | None, mirror_url: str | None) -> int:
+def run(mode: Mode | None, mirror_url: str | None, node_image: str | None = None) -> int:
     """`harness doctor`: print every finding with its fix; EXIT_MISSING when anything is missing."""
     if mode is None:
         mode = detect_mode()
@@ -299,7 +327,7 @@ def run(mode: Mode | None, mirror_url: str | None) -> int:
     else:
         how = "given"
     print(f"image mode {mode} ({how})")
-    results = findings(mode, mirror_url)
+    results = findings(mode, mirror_url, node_image=node_image)
     width = max(len(f.name) for f in results)
     for f in results:
         print(f"  {'ok' if f.ok else 'PROBLEM':<7} {f.name:<{width}}  {f.found if f.ok else f.problem}")

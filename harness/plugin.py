@@ -69,6 +69,7 @@ INI: dict[str, Literal["string", "bool", "linelist"]] = {
     "llmc_testbed": "string",
     "llmc_image_mode": "string",
     "llmc_image_mirror": "string",
+    "llmc_node_image": "string",
     "llmc_reuse_cluster": "bool",
     "llmc_keep_cluster": "bool",
     "llmc_create_timeout": "string",
@@ -105,6 +106,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="MODE",
     )
     add(group, "image-mirror", "registry mirror for image mode mirror", metavar="URL")
+    add(
+        group,
+        "node-image",
+        "image mode registry: your own kind node image (default: kind's published one for the spec's Kubernetes, "
+        "by digest)",
+        metavar="IMAGE",
+    )
     add(group, "reuse-cluster", "use an existing kind cluster of the spec's name", action="store_true")
     add(group, "keep-cluster", "do not delete the cluster at the end", action="store_true")
     add(
@@ -322,6 +330,7 @@ def testbed(request: pytest.FixtureRequest) -> Iterator[TestbedCluster | Existin
     options = Options(
         mode=Mode(mode) if mode else None,
         mirror_url=opt("llmc_image_mirror"),
+        node_image=opt("llmc_node_image"),
         reuse=opt("llmc_reuse_cluster"),
         keep=opt("llmc_keep_cluster"),
         create_timeout=opt("llmc_create_timeout"),
@@ -408,7 +417,7 @@ def mock_vllm(testbed: TestbedCluster, stack: StackFigures) -> str:
     _require("mock_vllm")
     from harness.serving.images import build_mock_vllm
 
-    image = build_mock_vllm()
+    image = build_mock_vllm(testbed.supply.mode)
     testbed.load_images([image])
     return image
 

@@ -139,6 +139,9 @@ class ExistingCluster:
             raise RuntimeError(f"{self.ref.source}: its nodes are not kind containers on this Docker engine")
         return docker.from_env()
 
+    def pull_upstream(self, images: list[str]) -> None:
+        """Nothing to do: the user's nodes pull upstream images themselves."""
+
     def load_images(self, images: list[str]) -> None:
         """Images every node already has are left alone; the others are loaded into a kind cluster's
         nodes, and refused, by name, on any other cluster."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from harness.kube.waits import wait_until
 from harness.spec import Testbed
 from harness.spec.kindconfig import NodeRuntime, kind_config
 from harness.spec.model import PortMapping
-from harness.supply import ImageSupply, Mode, detect_mode
+from harness.supply import ImageSupply, Mode, detect_mode, nodeimage
 from harness.supply.cache import cache_dir
 
 log = logging.getLogger("llmc.cluster")
@@ -30,6 +31,7 @@ log = logging.getLogger("llmc.cluster")
 class Options:
     mode: Mode | None = None  # None: detect
     mirror_url: str | None = None
+    node_image: str | None = None  # registry mode: the user's own node image (wins over the spec's nodeImage)
     reuse: bool = False  # use an existing cluster of the same name
     keep: bool = False  # leave the cluster running at the end
     create_timeout: float = 900
@@ -85,11 +87,15 @@ class TestbedCluster:
     __test__ = False  # not a pytest test class
 
     def __init__(self, spec: Testbed, options: Options | None = None) -> None:
-        self.spec = spec
         self.options = options or Options()
         mode = self.options.mode or detect_mode()
+        node_image = self.options.node_image or spec.node_image
+        if mode is Mode.REGISTRY and not node_image and spec.kubernetes_pinned:
+            # versions.yaml's Kubernetes is what source mode builds; kind published other patch releases.
+            spec = dataclasses.replace(spec, kubernetes=nodeimage.newest())
+        self.spec = spec
         # Before anything is made: a missing prerequisite stops the run here, with its fix.
-        doctor.require(mode, self.options.mirror_url, spec.kubernetes)
+        doctor.require(mode, self.options.mirror_url, spec.kubernetes, node_image)
         self.workdir = cache_dir() / "clusters" / spec.name
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.kubeconfig = self.workdir / "kubeconfig"
@@ -100,7 +106,7 @@ class TestbedCluster:
         self.docker = docker_client()
         self.kind = Kind(resolve_kind(), network=self.network)
         self.figures.mode = str(mode)
-        self.supply = ImageSupply(mode, spec.name, self.network, self.options.mirror_url)
+        self.supply = ImageSupply(mode, spec.name, self.network, self.options.mirror_url, node_image)
 
     def endpoint(self) -> PortMapping:
         """The NodePort mapped to 127.0.0.1 (spec.endpoint()): where suites expose a service to load."""
@@ -156,6 +162,8 @@ class TestbedCluster:
             self.figures.create_seconds = self.kind.create(
                 name, config_file, self.kubeconfig, timeout=self.options.create_timeout
             )
+            if supplied.preload:
+                self.kind.load_images(name, list(supplied.preload))
         self.figures.ready_seconds = self.wait_ready(self.options.ready_timeout)
         log.info(
             "testbed %s ready: create %.0f s, nodes ready %.0f s later",
@@ -171,6 +179,12 @@ class TestbedCluster:
             self.supply.push(images)
         else:
             self.kind.load_images(self.spec.name, images)
+
+    def pull_upstream(self, images: list[str]) -> None:
+        """Upstream images the nodes are about to run: in registry mode pulled once on the host and
+        `kind load`ed (the nodes need no registry access); in the other modes the nodes' mirror has them."""
+        if self.supply.mode is Mode.REGISTRY and images:
+            self.kind.load_images(self.spec.name, self.supply.pull(images))
 
     def clients(self) -> Clients:
         return Clients.from_kubeconfig(self.kubeconfig)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import urllib.request
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -26,12 +27,13 @@ from harness.spec import Testbed
 from harness.stack.component import diagnostics
 from harness.stack.install import apply
 from harness.stack.render import parse
-from harness.supply import gobuild, rootfs
+from harness.supply import ImageSupply, Mode, debian, gobuild
 from harness.supply.images import DockerImage, build_image, package_sources
 from harness.supply.source import recipes
 from harness.verdicts import NotApplicable
 
 NAMESPACE = "fake-gpu"
+KUBELET_PROTOS = "https://raw.githubusercontent.com/kubernetes/kubelet/{version}/{path}"
 INVENTORY_CONFIGMAP = "fake-gpu-inventory"
 
 log = logging.getLogger("llmc.dra")
@@ -42,6 +44,7 @@ class Target(Protocol):
 
     spec: Testbed
     kubeconfig: Path
+    supply: ImageSupply
 
     def clients(self) -> Clients: ...
 
@@ -60,17 +63,35 @@ def fake_gpu_image() -> str:
     return image
 
 
-def build_fake_gpu() -> str:
+def build_fake_gpu(mode: Mode) -> str:
     """Build (or find cached) the image; returns its content-tagged name (`<pinned>-<input key>`),
     which the DaemonSet runs: nodes cache images by tag, so a changed driver needs a new tag."""
-    v = versions.pinned()
-    base = rootfs.image("fake-gpu-base", v["debian"], tuple(v["fake_gpu"]["debian_packages"]))
+    base = debian.base("fake-gpu-base", tuple(versions.pinned()["fake_gpu"]["debian_packages"]), mode)
     files = package_sources("fake_gpu", "pip install ./fake-gpu", ("*.py", "*.yaml"))
-    for rel in protos.SOURCES.values():
-        files[f"kubelet/{rel}"] = kubelet_module() / rel
+    files.update(kubelet_protos(mode))
     image = DockerImage((fake_gpu_image(),), recipes() / "fake-gpu", files, {"BASE": base})
     tagged = f"{fake_gpu_image()}-{image.key()[:12]}"
     return build_image(DockerImage((fake_gpu_image(), tagged), image.recipe, image.files, image.build_args))[1]
+
+
+def kubelet_protos(mode: Mode) -> dict[str, Path | str]:
+    """The k8s.io/kubelet .proto files the driver's messages are generated from, keyed by their path
+    in the build context: from the Go module cache, or in registry mode (no Go needed) from the
+    module's repository on GitHub at the same tag."""
+    if mode is not Mode.REGISTRY:
+        return {f"kubelet/{rel}": kubelet_module() / rel for rel in protos.SOURCES.values()}
+    files: dict[str, Path | str] = {}
+    for rel in protos.SOURCES.values():
+        url = KUBELET_PROTOS.format(version=kubelet_version(), path=rel)
+        try:
+            with urllib.request.urlopen(url, timeout=60) as r:
+                files[f"kubelet/{rel}"] = r.read().decode()
+        except OSError as e:
+            raise RuntimeError(
+                f"cannot fetch {url}: {e} (offline? use image mode source: --llmc-image-mode, or --image-mode "
+                "for `harness`)"
+            ) from None
+    return files
 
 
 def node_inventories(spec: Testbed) -> list[inventory.NodeInventory]:
@@ -130,7 +151,7 @@ def install_fake_gpu(target: Target, timeout: float = 180) -> DriverFigures:
             "harness creates (existing cluster: not installed on the user's nodes)"
         )
     started = time.monotonic()
-    image = build_fake_gpu()
+    image = build_fake_gpu(target.supply.mode)
     target.load_images([image])
     built = time.monotonic() - started
     kube = target.clients()
@@ -167,11 +188,15 @@ def install_fake_gpu(target: Target, timeout: float = 180) -> DriverFigures:
     return DriverFigures(image=image, build_seconds=built, publish_seconds=seconds)
 
 
+def kubelet_version() -> str:
+    """The k8s.io/kubelet module's version for the pinned Kubernetes (its staging version v0.Y.Z)."""
+    return versions.staging_version(versions.pinned()["kubernetes"])
+
+
 def kubelet_module() -> Path:
-    """The k8s.io/kubelet module of the pinned Kubernetes (its staging version v0.Y.Z), whose .proto
-    files the driver's gRPC messages are generated from."""
-    major_minor_patch = versions.pinned()["kubernetes"].lstrip("v").split(".")
-    return gobuild.module_dir("k8s.io/kubelet", f"v0.{major_minor_patch[1]}.{major_minor_patch[2]}")
+    """The k8s.io/kubelet module of the pinned Kubernetes, whose .proto files the driver's gRPC
+    messages are generated from."""
+    return gobuild.module_dir("k8s.io/kubelet", kubelet_version())
 
 
 def driver_pods(kube: Clients, node: str) -> tuple[list[str], list[str]]:

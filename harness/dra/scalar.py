@@ -15,7 +15,7 @@ __all__ = ["GPU_RESOURCE", "NIC_RESOURCE", "install_scalar"]
 
 def install_scalar(target: Target, timeout: float = 120) -> float:
     """Install and wait until every worker's allocatable shows its GPU and NIC counts; returns seconds."""
-    image = build_fake_gpu()
+    image = build_fake_gpu(target.supply.mode)
     target.load_images([image])
     apply(scalar_objects(target.spec, image), target.kubeconfig)
     kube = target.clients()

@@ -68,7 +68,7 @@ def gpu_quota(testbed: TestbedCluster, kube: Clients, prefix: str, wait_for_pods
     whose quota is every GPU and that lets a higher priority preempt, and two priority classes.
     Restores the default Kueue options at the end (the other suites expect them)."""
     install_fake_gpu(testbed)
-    testbed.load_images([build_mock_vllm()])
+    testbed.load_images([build_mock_vllm(testbed.supply.mode)])
     install_stack(testbed, KueueOptions(wait_for_pods_ready=wait_for_pods_ready))
     quota = Quota(prefix, GpuLayout.of(testbed.spec))
     flavor = f"{prefix}-flavor"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 
 from harness import versions
-from harness.supply import rootfs
+from harness.supply import Mode, debian
 from harness.supply.images import DockerImage, build_image, package_sources
 from harness.supply.source import recipes
 
@@ -20,18 +20,20 @@ def mock_vllm_image() -> str:
     return _image().names[1]
 
 
-def build_mock_vllm() -> str:
+def build_mock_vllm(mode: Mode) -> str:
     """Build (or find cached) the mock vLLM image; returns its name for `testbed.load_images`."""
-    v = versions.pinned()
-    rootfs.image("python-base", v["debian"], tuple(v["mock_vllm"]["debian_packages"]))
+    debian.base("python-base", _packages(), mode)
     return build_image(_image())[1]
+
+
+def _packages() -> tuple[str, ...]:
+    return tuple(versions.pinned()["mock_vllm"]["debian_packages"])
 
 
 @functools.cache
 def _image() -> DockerImage:
-    v = versions.pinned()
-    base = rootfs.image_name("python-base", v["debian"], tuple(v["mock_vllm"]["debian_packages"]))
     files = package_sources("mock_vllm", "pip install ./workloads/mock-vllm")
-    pinned: str = v["mock_vllm"]["image"]
+    pinned: str = versions.pinned()["mock_vllm"]["image"]
+    base = debian.name("python-base", _packages())
     image = DockerImage(names=(pinned,), recipe=recipes() / "mock-vllm", files=files, build_args={"BASE": base})
     return DockerImage((pinned, f"{pinned}-{image.key()[:12]}"), image.recipe, image.files, image.build_args)

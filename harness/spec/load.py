@@ -42,7 +42,17 @@ MAX_PER_LEVEL = 8  # NUMA nodes per node, switches per NUMA node
 MAX_DEVICES_PER_SWITCH = 16
 NODE_PORTS = range(30000, 32768)
 
-TOP_KEYS = {"name", "kubernetes", "featureGates", "runtimeConfig", "ports", "hardwareProfiles", "nodes", "timing"}
+TOP_KEYS = {
+    "name",
+    "kubernetes",
+    "featureGates",
+    "runtimeConfig",
+    "ports",
+    "hardwareProfiles",
+    "nodes",
+    "timing",
+    "nodeImage",
+}
 # timing: spec key -> Timing field, with the seconds allowed.
 TIMING_KEYS = {
     "nodeMonitorGracePeriodSeconds": ("node_monitor_grace_period", 8, 300),
@@ -180,6 +190,7 @@ def _read_testbed(check: _Checker, data: Any, source: str) -> Testbed | None:
                     f"{given} is too old; DRA (resource.k8s.io/v1) needs v1.{MIN_KUBERNETES_MINOR} or later",
                 )
             kubernetes = given
+    node_image = check.string(top["nodeImage"], "nodeImage") if "nodeImage" in top else None
 
     feature_gates: dict[str, bool] = {}
     for gate, value in check.mapping(top.get("featureGates", {}), "featureGates").items():
@@ -218,6 +229,8 @@ def _read_testbed(check: _Checker, data: Any, source: str) -> Testbed | None:
         ports=tuple(ports),
         source=source,
         timing=timing,
+        node_image=node_image or None,
+        kubernetes_pinned="kubernetes" not in top,
     )
 
 

@@ -148,6 +148,8 @@ class Testbed:
     ports: tuple[PortMapping, ...]
     source: str  # the file it came from, for messages
     timing: Timing = Timing()
+    node_image: str | None = None  # the user's own node image (registry mode), instead of kind's published one
+    kubernetes_pinned: bool = False  # the spec names no version: `kubernetes` is versions.yaml's
 
     @property
     def workers(self) -> list[Node]:

@@ -70,7 +70,12 @@ def install(args: argparse.Namespace) -> int:
             ENVIRONMENT,
         )
     options = Options(
-        mode=mode, mirror_url=args.image_mirror, reuse=True, keep=True, create_timeout=args.create_timeout
+        mode=mode,
+        mirror_url=args.image_mirror,
+        node_image=args.node_image,
+        reuse=True,
+        keep=True,
+        create_timeout=args.create_timeout,
     )
     cluster = TestbedCluster(spec, options)
     cluster.start()

@@ -29,6 +29,7 @@ from harness.kube.waits import WaitTimeout
 from harness.stack import images as stack_images
 from harness.stack.component import Component, wait_usable
 from harness.stack.footprint import container_memory_mib
+from harness.stack.render import if_not_present, images_of
 from harness.supply import ImageSupply, Mode
 from harness.supply.cache import digest
 from harness.supply.kubectl import kubectl
@@ -81,6 +82,8 @@ class Target(Protocol):
 
     def load_images(self, images: list[str]) -> None: ...
 
+    def pull_upstream(self, images: list[str]) -> None: ...
+
 
 def install(components: list[Component], target: Target) -> StackFigures:
     """Install what is missing or different, in dependency order, others in parallel."""
@@ -93,6 +96,8 @@ def install(components: list[Component], target: Target) -> StackFigures:
         if missing:
             raise ValueError(f"{c.name} needs {missing} in the same install")
     objects = {c.name: c.objects(mode) for c in components}
+    if mode is Mode.REGISTRY:
+        objects = {name: if_not_present(objs) for name, objs in objects.items()}
     keys = {c.name: f"{c.version} {digest(objects[c.name])}" for c in components}
     record = _read_record(kube)
     todo = [c for c in components if record.get(c.name) != keys[c.name]]
@@ -106,6 +111,10 @@ def install(components: list[Component], target: Target) -> StackFigures:
         build_started = time.monotonic()
         target.load_images(_build_images({c.name for c in todo}))
         figures.build_seconds = time.monotonic() - build_started
+    elif mode is Mode.REGISTRY and todo:
+        pull_started = time.monotonic()
+        target.pull_upstream(sorted({image for c in todo for image in images_of(objects[c.name])}))
+        figures.build_seconds = time.monotonic() - pull_started
 
     def one(c: Component, deps: list[Future[Installed]]) -> Installed:
         for dep in deps:

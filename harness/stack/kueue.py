@@ -64,19 +64,22 @@ def component(options: KueueOptions | None = None) -> Component:
 
 
 def objects(mode: Mode, options: KueueOptions) -> list[Object]:
+    return configure(release_objects(mode), options)
+
+
+def release_objects(mode: Mode) -> list[Object]:
+    """Kueue's release manifest as published (registry mode), or rendered from the module as its
+    `make prepare-manifests` does (the controller image set in config/components/manager)."""
     v = versions.pinned()["kueue"]
     if mode is Mode.REGISTRY:
-        rendered = fetch(v["manifests"])
-    else:
-        # Kueue's `make prepare-manifests`: set the controller image in config/components/manager.
-        rendered = render(
-            KustomizeSource(
-                module_tree("kueue"),
-                v["kustomize"],
-                (ImagePin("config/components/manager", "controller", v["image"]),),
-            )
+        return fetch(v["manifests"])
+    return render(
+        KustomizeSource(
+            module_tree("kueue"),
+            v["kustomize"],
+            (ImagePin("config/components/manager", "controller", v["image"]),),
         )
-    return configure(rendered, options)
+    )
 
 
 def configure(objs: list[Object], options: KueueOptions) -> list[Object]:

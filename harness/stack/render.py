@@ -122,6 +122,16 @@ def identities(objects: list[Object]) -> list[str]:
     return sorted(rows)
 
 
+def if_not_present(objects: list[Object]) -> list[Object]:
+    """Every container's imagePullPolicy IfNotPresent: registry mode loads the images into the nodes,
+    and upstream's `Always` (KEDA's) would have each node pull them again."""
+    for obj in objects:
+        pod = obj.get("spec", {}).get("template", {}).get("spec", {})
+        for c in pod.get("containers", []) + pod.get("initContainers", []):
+            c["imagePullPolicy"] = "IfNotPresent"
+    return objects
+
+
 def images_of(objects: list[Object]) -> list[str]:
     found = set()
     for obj in objects:

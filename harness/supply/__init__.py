@@ -1,7 +1,8 @@
 """Image supply: where the testbed's images come from, behind one interface.
 
 Modes:
-  registry  pull upstream images (kindest/node, registry.k8s.io, ...); default where registries answer
+  registry  pull upstream images on the host (kind's published node image by digest, registry.k8s.io,
+            ...) and `kind load` into the nodes what they run; default where registries answer
   source    build every image from pinned Go modules and Debian packages, serve them from a local
             registry that the nodes use as their mirror; default where registries do not answer
   mirror    a user-given registry laid out like the local one (`harness images push --to URL`)
@@ -22,6 +23,7 @@ from pathlib import Path
 from harness import progress, versions
 from harness.supply import registry as local_registry
 from harness.supply.cache import cache_dir, log_file
+from harness.supply.nodeimage import copy_kubectl, registry_node_image
 
 log = logging.getLogger("llmc.supply")
 
@@ -51,15 +53,19 @@ class Supplied:
 
     node_image: str
     mirrors_dir: str | None  # containerd certs.d folder to mount into the nodes
+    preload: tuple[str, ...] = ()  # pulled on the host, `kind load`ed once the nodes exist (registry mode)
 
 
 class ImageSupply:
     """Prepares images for one testbed (on its Docker network) and cleans up after it."""
 
-    def __init__(self, mode: Mode, cluster: str, network: str, mirror_url: str | None = None) -> None:
+    def __init__(
+        self, mode: Mode, cluster: str, network: str, mirror_url: str | None = None, node_image: str | None = None
+    ) -> None:
         if mode is Mode.MIRROR and not mirror_url:
             raise ValueError("mirror mode needs a mirror URL (--llmc-image-mirror, or --image-mirror for `harness`)")
         self.mode = mode
+        self.node_image = node_image  # the user's own (registry mode)
         self.cluster = cluster
         self.network = network
         self.mirror_url = mirror_url.rstrip("/") if mirror_url else None
@@ -67,11 +73,11 @@ class ImageSupply:
 
     def prepare(self, kubernetes: str) -> Supplied:
         if self.mode is Mode.REGISTRY:
-            image = versions.pinned()["node_image"]
-            if kubernetes != versions.pinned()["kubernetes"]:
-                image = f"docker.io/kindest/node:{kubernetes}"
-            _pull(image)
-            return Supplied(node_image=image, mirrors_dir=None)
+            image = registry_node_image(kubernetes, self.node_image)
+            busybox = versions.pinned()["busybox"]["image"]
+            self.pull([image, busybox])
+            copy_kubectl(image)
+            return Supplied(node_image=image, mirrors_dir=None, preload=(busybox,))
         mirrors = mirrors_path(self.cluster)
         if self.mode is Mode.MIRROR:
             assert self.mirror_url is not None
@@ -101,6 +107,13 @@ class ImageSupply:
             if registry.attach():
                 self.registry = registry
 
+    def pull(self, names: list[str]) -> list[str]:
+        """Registry mode: pull on the host (the nodes then get them by `kind load`); returns the names."""
+        for name in names:
+            _pull(name)
+            log.info("pulled %s (%s)", name, _repo_digest(name))
+        return names
+
     def push(self, names: list[str]) -> None:
         """Make our own images (mock vLLM, fake GPU driver, ...) pullable by the nodes."""
         if self.registry is None:
@@ -121,6 +134,13 @@ def _pull(image: str) -> None:
         raise RuntimeError(
             f"{e}\n(no registry reachable? use image mode source: --llmc-image-mode, or --image-mode for `harness`)"
         ) from None
+
+
+def _repo_digest(image: str) -> str:
+    proc = subprocess.run(
+        ["docker", "image", "inspect", "--format", '{{join .RepoDigests " "}}', image], capture_output=True, text=True
+    )
+    return proc.stdout.strip() or "no registry digest"
 
 
 def mirrors_path(cluster: str) -> Path:

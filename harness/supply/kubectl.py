@@ -1,5 +1,6 @@
 """The kubectl the installers run (`kubectl kustomize`, `kubectl apply --server-side`): the one on
-PATH, else the one source mode already built with the pinned Kubernetes (cached, so no extra build)."""
+PATH, else the one registry mode copied out of the node image (supply/nodeimage.py), else the one
+source mode already built with the pinned Kubernetes (cached, so no extra build)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import shutil
 from functools import cache
 
 from harness import versions
-from harness.supply import gobuild, source
+from harness.supply import gobuild, nodeimage, source
 
 
 @cache
@@ -15,4 +16,6 @@ def kubectl() -> str:
     found = shutil.which("kubectl")
     if found:
         return found
+    if nodeimage.node_kubectl().exists():
+        return str(nodeimage.node_kubectl())
     return str(gobuild.build(source.kubernetes_build(versions.pinned()["kubernetes"])) / "kubectl")

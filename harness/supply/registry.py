@@ -125,7 +125,7 @@ def push(names: list[str], registry: str) -> None:
     with progress.step(log, f"pushing {len(names)} images to {registry}", quiet=True) as running:
         for name in names:
             running.note(name)
-            target = f"{registry}/{_qualified(name)}"
+            target = f"{registry}/{qualified(name)}"
             subprocess.run(["docker", "tag", name, target], check=True)
             proc = subprocess.run(["docker", "push", "-q", target], capture_output=True, text=True)
             subprocess.run(["docker", "rmi", target], capture_output=True)
@@ -133,7 +133,7 @@ def push(names: list[str], registry: str) -> None:
                 raise RuntimeError(f"docker push {target} failed: {proc.stderr.strip()}")
 
 
-def _qualified(name: str) -> str:
+def qualified(name: str) -> str:
     """docker.io/library/registry:3 stays; 'kindest/node:v1' gets docker.io/ in front."""
     first = name.split("/", 1)[0]
     if "/" in name and ("." in first or ":" in first or first == "localhost"):

@@ -32,7 +32,7 @@ NAME = "mock"
 
 @pytest.fixture(scope="module")
 def groups(kube: Clients, testbed: TestbedCluster) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    testbed.load_images([build_mock_vllm()])
+    testbed.load_images([build_mock_vllm(testbed.supply.mode)])
     first, last = testbed.spec.workers[0], testbed.spec.workers[-1]
     assert first.rack != last.rack, "this test needs workers in two racks"
     engine = Engine(inter_token_latency_ms=5, shutdown_timeout_seconds=5, termination_grace_period_seconds=10)

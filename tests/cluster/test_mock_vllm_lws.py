@@ -26,7 +26,7 @@ NAME, GROUPS, SIZE = "mock", 2, 2
 @pytest.fixture(scope="module")
 def namespace(kube: Clients, testbed: TestbedCluster) -> Iterator[str]:
     install([lws.component()], testbed)
-    testbed.load_images([build_mock_vllm()])
+    testbed.load_images([build_mock_vllm(testbed.supply.mode)])
     engine = Engine(inter_token_latency_ms=5, shutdown_timeout_seconds=5, termination_grace_period_seconds=10)
     with scratch_namespace(kube.core, "mock-lws") as ns:
         create(kube, mock_vllm_lws(NAME, size=SIZE, replicas=GROUPS, engine=engine), ns)

@@ -198,7 +198,8 @@ def test_images_list_names_every_image_a_run_uses(
     rows = {line.split()[0]: line.split(maxsplit=2)[1:] for line in capsys.readouterr().out.splitlines()[1:]}
     v = versions.pinned()
     wanted = [
-        v["node_image"],
+        *v["node_images"].values(),
+        v["registry_base"],
         v["busybox"]["image"],
         v["lws"]["image"],
         v["kueue"]["image"],

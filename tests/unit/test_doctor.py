@@ -102,9 +102,10 @@ def test_missing_programs_say_what_to_install(machine: Machine) -> None:
     assert "gcc" in problems["cc"].fix and "libc6-dev" in problems["cc"].fix
 
 
-def test_registry_mode_needs_mmdebstrap_but_no_c_compiler(machine: Machine) -> None:
-    machine.programs -= {"mmdebstrap", "cc"}
-    assert names(doctor.problems(Mode.REGISTRY)) == ["mmdebstrap"]
+def test_registry_mode_needs_neither_mmdebstrap_nor_go_nor_a_c_compiler(machine: Machine) -> None:
+    machine.programs -= {"mmdebstrap", "cc", "go"}
+    assert doctor.problems(Mode.REGISTRY) == []
+    assert "mmdebstrap" in names(doctor.problems(Mode.MIRROR, "http://127.0.0.1:9"))
 
 
 def test_go_missing_or_too_old_for_source_mode(machine: Machine) -> None:
@@ -116,12 +117,19 @@ def test_go_missing_or_too_old_for_source_mode(machine: Machine) -> None:
     assert missing.name == "go" and "no `go` on PATH" in missing.problem
 
 
-def test_an_old_go_does_in_registry_mode_unless_kubectl_must_be_built(machine: Machine) -> None:
+def test_an_old_go_does_in_mirror_mode_unless_kubectl_must_be_built(machine: Machine) -> None:
     machine.go = "go1.24.3"
-    assert doctor.problems(Mode.REGISTRY) == []
+    assert "go" not in names(doctor.problems(Mode.MIRROR, "http://127.0.0.1:9"))
     machine.programs.discard("kubectl")
-    (problem,) = doctor.problems(Mode.REGISTRY)
-    assert problem.name == "go" and "kubectl" in problem.problem
+    go = next(p for p in doctor.problems(Mode.MIRROR, "http://127.0.0.1:9") if p.name == "go")
+    assert "kubectl" in go.problem
+
+
+def test_registry_mode_without_kubectl_or_go_takes_kubectl_from_the_node_image(machine: Machine) -> None:
+    machine.programs -= {"kubectl", "go"}
+    assert doctor.problems(Mode.REGISTRY) == []
+    kubectl = next(f for f in doctor.findings(Mode.REGISTRY) if f.name == "kubectl")
+    assert "node image" in kubectl.found
 
 
 def test_no_docker_engine_is_one_problem_with_how_to_start_it(machine: Machine) -> None:
@@ -135,9 +143,11 @@ def test_no_docker_engine_is_one_problem_with_how_to_start_it(machine: Machine) 
 def test_cgroup_v1_is_a_problem_only_for_published_node_images_of_kubernetes_1_35_on(machine: Machine) -> None:
     assert machine.info is not None
     machine.info["CgroupVersion"] = "1"
-    (problem,) = doctor.problems(Mode.REGISTRY, kubernetes="v1.37.2")
+    (problem,) = doctor.problems(Mode.REGISTRY, kubernetes="v1.37.0")
     assert problem.name == "cgroup" and "1.35+" in problem.problem and "--image-mode source" in problem.fix
-    assert doctor.problems(Mode.REGISTRY, kubernetes="v1.34.3") == []
+    assert doctor.problems(Mode.REGISTRY, kubernetes="v1.34.11") == []
+    # The user's own node image is theirs to judge (the simulated upstream's runs on cgroup v1).
+    assert doctor.problems(Mode.REGISTRY, kubernetes="v1.37.0", node_image="example.org/node:mine") == []
     assert doctor.problems(Mode.SOURCE, kubernetes="v1.37.2") == []
     cgroup = next(f for f in doctor.findings(Mode.SOURCE) if f.name == "cgroup")
     assert "failCgroupV1: false" in cgroup.found
@@ -245,6 +255,27 @@ def test_a_testbed_with_a_missing_prerequisite_stops_before_anything_is_made(
     spec = load_spec(CLUSTERS / "default.yaml")
     with pytest.raises(doctor.MissingPrerequisites, match="mmdebstrap"):
         testbed.TestbedCluster(spec, testbed.Options(mode=Mode.SOURCE))
+
+
+def test_registry_mode_refuses_a_kubernetes_version_kind_did_not_publish_before_making_anything(
+    machine: Machine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def made(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the testbed started making things before the node image was checked")
+
+    monkeypatch.setattr(testbed, "docker_client", made)
+    monkeypatch.setattr(testbed, "resolve_kind", made)
+    monkeypatch.setattr(testbed, "cache_dir", made)
+    spec_file = tmp_path / "spec.yaml"
+    spec_file.write_text((CLUSTERS / "default.yaml").read_text() + "kubernetes: v1.37.2\n")
+    spec = load_spec(spec_file)
+    with pytest.raises(doctor.MissingPrerequisites) as refused:
+        testbed.TestbedCluster(spec, testbed.Options(mode=Mode.REGISTRY))
+    message = str(refused.value)
+    assert "node image: kind v0.33.0 published node images for Kubernetes v1.37.0, v1.36.4, v1.35.8, v1.34.11 " in (
+        message
+    )
+    assert "not v1.37.2" in message and "image mode source" in message and "builds any version" in message
 
 
 def test_cli_prints_each_finding_and_exits_3_when_something_is_missing(

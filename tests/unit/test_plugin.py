@@ -98,6 +98,7 @@ def test_every_option_is_prefixed(tmp_path: Path) -> None:
         "--llmc-testbed",
         "--llmc-image-mode",
         "--llmc-image-mirror",
+        "--llmc-node-image",
         "--llmc-reuse-cluster",
         "--llmc-keep-cluster",
         "--llmc-create-timeout",

@@ -13,7 +13,7 @@ from harness.stack import components, kueue
 from harness.stack.images import controllers, go_builds
 from harness.stack.install import _ordered
 from harness.stack.kueue import KueueOptions, configure
-from harness.stack.render import identities, images_of, set_image, split_image
+from harness.stack.render import identities, if_not_present, images_of, set_image, split_image
 from harness.supply import gobuild
 
 KEDA_LIKE_GOMOD = """\
@@ -115,6 +115,13 @@ def test_identities_and_images_are_read_off_the_objects() -> None:
     ]
     assert identities(objs) == ["Deployment lws-system/m", "Namespace lws-system"]
     assert images_of(objs) == ["a:1"]
+
+
+def test_registry_mode_runs_the_images_it_loaded_without_pulling_them_again() -> None:
+    pod = {"containers": [{"image": "a:1", "imagePullPolicy": "Always"}], "initContainers": [{"image": "b:1"}]}
+    objs = [{"kind": "Deployment", "metadata": {"name": "m"}, "spec": {"template": {"spec": pod}}}]
+    if_not_present(objs)
+    assert [c["imagePullPolicy"] for c in pod["containers"] + pod["initContainers"]] == ["IfNotPresent"] * 2
 
 
 def test_every_controller_image_is_pinned_and_built() -> None:

@@ -10,7 +10,7 @@ from harness import versions
 from harness.supply import Mode, detect_mode, gobuild, source
 from harness.supply.cache import Step
 from harness.supply.images import DockerImage
-from harness.supply.registry import _qualified
+from harness.supply.registry import qualified
 
 GOMOD = """\
 module go.etcd.io/etcd/server/v3
@@ -87,7 +87,7 @@ def test_steps_are_cached_by_inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 @pytest.mark.parametrize(
-    ("name", "qualified"),
+    ("name", "expected"),
     [
         ("registry.k8s.io/pause:3.10", "registry.k8s.io/pause:3.10"),
         ("kindest/node:v1.37.2", "docker.io/kindest/node:v1.37.2"),
@@ -96,8 +96,8 @@ def test_steps_are_cached_by_inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         ("localhost/x:1", "localhost/x:1"),
     ],
 )
-def test_image_names_are_qualified_like_docker_does(name: str, qualified: str) -> None:
-    assert _qualified(name) == qualified
+def test_image_names_are_qualified_like_docker_does(name: str, expected: str) -> None:
+    assert qualified(name) == expected
 
 
 def test_mode_detection_falls_back_to_source_when_registries_do_not_answer(monkeypatch: pytest.MonkeyPatch) -> None:
