@@ -6,15 +6,20 @@ from __future__ import annotations
 import json
 import os
 import stat
+import tempfile
+import time
+import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from fake_gpu import DRIVER, cli, devnodes, metrics, podresources, state
+from fake_gpu import DRIVER, cli, devnodes, kubelet, metrics, podresources, protos, state
 from fake_gpu.inventory import from_spec
 from fake_gpu.personality import DEFAULT, NVIDIA, PERSONALITIES, by_name
 from fake_gpu.slices import device_classes, gpu_uuid, resource_slices
+
+from harness.dra.install import kubelet_module
 
 ROOT = Path(__file__).resolve().parents[2]
 INV = from_spec(ROOT / "clusters" / "default.yaml", "llmc-worker")
@@ -178,3 +183,47 @@ def test_device_nodes_refuse_to_replace_something_else(tmp_path: Path) -> None:
     (tmp_path / "llmc-gpu0").write_text("not a device")
     with pytest.raises(RuntimeError, match="llmc-gpu0 exists and is not the character device 1:3"):
         devnodes.ensure(tmp_path, INV, DEFAULT)
+
+
+class Lister:
+    """The kubelet's pod resources service, answering List with one engine holding gpu-1."""
+
+    def __init__(self, pb: Any) -> None:
+        self.pb = pb
+
+    def List(self, request: Any, context: Any) -> Any:
+        pb = self.pb
+        device = pb.ClaimResource(driver_name="gpu.nvidia.com", pool_name=INV.node, device_name="gpu-1")
+        claim = pb.DynamicResource(claim_name="c", claim_namespace="ns", claim_resources=[device])
+        container = pb.ContainerResources(name="mock-vllm", dynamic_resources=[claim])
+        return pb.ListPodResourcesResponse(
+            pod_resources=[pb.PodResources(name="engine", namespace="ns", containers=[container])]
+        )
+
+    def GetAllocatableResources(self, request: Any, context: Any) -> Any:
+        return self.pb.AllocatableResourcesResponse()
+
+    def Get(self, request: Any, context: Any) -> Any:
+        return self.pb.GetPodResourcesResponse()
+
+
+def test_metrics_endpoint_names_the_holder_from_the_kubelet(tmp_path_factory: pytest.TempPathFactory) -> None:
+    pb = protos.load_podresources(protos.generate(kubelet_module(), tmp_path_factory.mktemp("protos")))
+    with tempfile.TemporaryDirectory(prefix="fg-") as root:  # unix socket paths are short
+        socket = Path(root) / "kubelet.sock"
+        server = kubelet.serve_unix(socket, [kubelet.handler(pb, "PodResourcesLister", Lister(pb))])
+        state_root = Path(root) / "state"
+        state.reset(state_root, "gpu-1")
+        raw = {"busy": 0.5, "memory_used_bytes": 2**30, "updated": time.time()}
+        (state_root / "gpu-1" / state.FILE).write_text(json.dumps(raw))
+        exporter = metrics.serve(
+            0, INV, lambda: podresources.holders(socket, pb, {"gpu.nvidia.com"}), state_root, NVIDIA
+        )
+        try:
+            port = exporter.server_address[1]
+            text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+        finally:
+            exporter.shutdown()
+            server.stop(grace=1)
+    [line] = [x for x in text.splitlines() if x.startswith("DCGM_FI_DEV_GPU_UTIL") and 'gpu="1"' in x]
+    assert line.endswith(" 50") and 'container="mock-vllm",namespace="ns",pod="engine"' in line
