@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import openai
+from fake_gpu import state
 from mock_process import MODEL
-from mock_vllm.accelerator import FILE, WEIGHTS_BYTES
+from mock_vllm.accelerator import FILE, WEIGHTS_BYTES, write
 
 
 def reported(folder: Path) -> dict[str, Any]:
@@ -41,3 +42,10 @@ def test_no_state_directory_no_reports(spawn: Any, tmp_path: Path) -> None:
     server = spawn()
     time.sleep(1.5)
     assert not (tmp_path / "gpu-0" / FILE).exists() and "reporting GPU" not in server.stop_and_output()
+
+
+def test_the_driver_reads_what_the_engine_writes(tmp_path: Path) -> None:
+    # The two sides of the state file contract (workloads/README.md), each from its own package.
+    (tmp_path / "gpu-3").mkdir()
+    write(tmp_path, 0.75, 3 * 2**30)
+    assert state.read(tmp_path, "gpu-3") == state.DeviceState(0.75, 3 * 2**30)
