@@ -51,6 +51,7 @@ AREAS = {
     "dra": "the fake GPU/NIC DRA driver: slices published, claims allocated as their constraints say",
     "scaling": "scaling whole groups on engine metrics",
     "upgrade": "drains and rolling updates without lost requests",
+    "accelerators": "accelerator access and metrics: only claimed GPUs reachable, per-GPU metrics follow the engines",
 }
 MARKERS = {
     **AREAS,

@@ -11,17 +11,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent import futures
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import grpc
 
-from fake_gpu import DRIVER, cdi
+from fake_gpu import DRIVER, cdi, state
 from fake_gpu.checkpoint import Checkpoint
 from fake_gpu.inventory import NodeInventory
+from fake_gpu.personality import DEFAULT, Personality
 from fake_gpu.prepare import PreparedClaim, prepare
+from fake_gpu.slices import gpu_name
 
 log = logging.getLogger("fake_gpu.kubelet")
 DRA_SERVICE_VERSION = "v1.DRAPlugin"  # k8s.io/kubelet/pkg/apis/dra/v1.DRAPluginService
@@ -34,10 +36,12 @@ ReadClaim = Callable[[str, str], dict[str, Any]]  # (namespace, name) -> Resourc
 class Paths:
     kubelet_dir: Path  # /var/lib/kubelet on the host
     cdi_dir: Path  # /var/run/cdi on the host
+    driver: str = DRIVER
+    state_root: Path = state.HOST_ROOT  # the GPUs' state directories on the host
 
     @property
     def plugin_dir(self) -> Path:
-        return self.kubelet_dir / "plugins" / DRIVER
+        return self.kubelet_dir / "plugins" / self.driver
 
     @property
     def dra_socket(self) -> Path:
@@ -45,7 +49,7 @@ class Paths:
 
     @property
     def registration_socket(self) -> Path:
-        return self.kubelet_dir / "plugins_registry" / f"{DRIVER}-reg.sock"
+        return self.kubelet_dir / "plugins_registry" / f"{self.driver}-reg.sock"
 
     @property
     def checkpoint(self) -> Path:
@@ -53,13 +57,29 @@ class Paths:
 
 
 class DRAPlugin:
-    """NodePrepareResources / NodeUnprepareResources for this node's fake devices."""
+    """NodePrepareResources / NodeUnprepareResources for this node's fake devices of one driver."""
 
-    def __init__(self, inv: NodeInventory, read_claim: ReadClaim, checkpoint: Checkpoint, cdi_dir: Path, pb: Any):
-        self.inv, self.read_claim, self.checkpoint, self.cdi_dir, self.pb = inv, read_claim, checkpoint, cdi_dir, pb
+    def __init__(
+        self,
+        inv: NodeInventory,
+        read_claim: ReadClaim,
+        checkpoint: Checkpoint,
+        paths: Paths,
+        pb: Any,
+        personality: Personality = DEFAULT,
+    ):
+        self.inv, self.read_claim, self.checkpoint, self.paths, self.pb = inv, read_claim, checkpoint, paths, pb
+        self.personality = personality
+        self.gpus = {gpu_name(g) for g in inv.gpus}
+
+    def _clear_state(self, claim: PreparedClaim) -> None:
+        for d in claim.devices:
+            if d.device in self.gpus:
+                state.reset(self.paths.state_root, d.device)
 
     def _response(self, claim: PreparedClaim) -> Any:
-        cdi_id = cdi.write_spec(self.cdi_dir, claim)
+        edits = cdi.container_edits(claim, self.inv, self.personality, self.paths.state_root)
+        cdi_id = cdi.write_spec(self.paths.cdi_dir, claim, edits, self.paths.driver)
         # The claim's one CDI device goes with its first device (see fake_gpu.cdi for why one).
         devices = [
             self.pb.Device(
@@ -75,7 +95,8 @@ class DRAPlugin:
     def prepare_one(self, namespace: str, name: str, uid: str) -> Any:
         done = self.checkpoint.get(uid)
         if done is None:
-            done = prepare(self.inv, self.read_claim(namespace, name), uid)
+            done = prepare(self.inv, self.read_claim(namespace, name), uid, self.paths.driver, self.personality)
+            self._clear_state(done)  # the new holder starts idle, whatever the last one left
             self.checkpoint.add(done)
             log.info("prepared %s/%s (%s): %s", namespace, name, uid, done.env)
         return self._response(done)
@@ -94,7 +115,10 @@ class DRAPlugin:
         claims = {}
         for c in request.claims:
             try:
-                cdi.remove_spec(self.cdi_dir, c.uid)
+                cdi.remove_spec(self.paths.cdi_dir, c.uid, self.paths.driver)
+                done = self.checkpoint.get(c.uid)
+                if done is not None:
+                    self._clear_state(done)
                 self.checkpoint.remove(c.uid)
                 log.info("unprepared %s/%s (%s)", c.namespace, c.name, c.uid)
                 claims[c.uid] = self.pb.NodeUnprepareResourceResponse()
@@ -110,14 +134,14 @@ class Registration:
     def GetInfo(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self.pb.PluginInfo(
             type=PLUGIN_TYPE,
-            name=DRIVER,
+            name=self.paths.driver,
             endpoint=str(self.paths.dra_socket),
             supported_versions=[DRA_SERVICE_VERSION],
         )
 
     def NotifyRegistrationStatus(self, request: Any, context: grpc.ServicerContext) -> Any:
         if request.plugin_registered:
-            log.info("registered with the kubelet")
+            log.info("registered with the kubelet as %s", self.paths.driver)
         else:
             log.error("the kubelet refused the registration: %s", request.error)
         return self.pb.RegistrationStatusResponse()
@@ -149,21 +173,36 @@ def serve_unix(socket: Path, handlers: list[grpc.GenericRpcHandler]) -> grpc.Ser
     return server
 
 
+def driver_paths(paths: Paths, personality: Personality = DEFAULT) -> list[Paths]:
+    """One plugin per driver the personality serves (GPUs and NICs may be two drivers)."""
+    return [replace(paths, driver=d) for d in personality.drivers]
+
+
 def start(
-    paths: Paths, inv: NodeInventory, read_claim: ReadClaim, dra_pb: ModuleType, reg_pb: ModuleType
+    paths: Paths,
+    inv: NodeInventory,
+    read_claim: ReadClaim,
+    dra_pb: ModuleType,
+    reg_pb: ModuleType,
+    personality: Personality = DEFAULT,
 ) -> list[grpc.Server]:
-    """DRA service first, then the registration socket (the kubelet dials the DRA one once it sees it)."""
-    checkpoint = Checkpoint(paths.checkpoint)
-    for claim in checkpoint.claims():  # a restart keeps what running pods hold
-        log.info("restored prepared claim %s/%s (%s)", claim.namespace, claim.name, claim.uid)
-    plugin = DRAPlugin(inv, read_claim, checkpoint, paths.cdi_dir, dra_pb)
-    dra = serve_unix(paths.dra_socket, [handler(dra_pb, "DRAPlugin", plugin)])
-    registration = serve_unix(paths.registration_socket, [handler(reg_pb, "Registration", Registration(paths, reg_pb))])
-    log.info("serving DRA on %s, registration on %s", paths.dra_socket, paths.registration_socket)
-    return [registration, dra]
+    """Per driver: the DRA service first, then the registration socket (the kubelet dials the DRA one
+    once it sees it)."""
+    servers = []
+    for p in driver_paths(paths, personality):
+        checkpoint = Checkpoint(p.checkpoint)
+        for claim in checkpoint.claims():  # a restart keeps what running pods hold
+            log.info("restored prepared claim %s/%s (%s)", claim.namespace, claim.name, claim.uid)
+        plugin = DRAPlugin(inv, read_claim, checkpoint, p, dra_pb, personality)
+        dra = serve_unix(p.dra_socket, [handler(dra_pb, "DRAPlugin", plugin)])
+        registration = serve_unix(p.registration_socket, [handler(reg_pb, "Registration", Registration(p, reg_pb))])
+        log.info("%s: serving DRA on %s, registration on %s", p.driver, p.dra_socket, p.registration_socket)
+        servers += [registration, dra]
+    return servers
 
 
-def stop(servers: list[grpc.Server], paths: Paths) -> None:
+def stop(servers: list[grpc.Server], paths: Paths, personality: Personality = DEFAULT) -> None:
     for server in servers:
         server.stop(grace=2).wait()
-    paths.registration_socket.unlink(missing_ok=True)  # the kubelet deregisters the plugin
+    for p in driver_paths(paths, personality):
+        p.registration_socket.unlink(missing_ok=True)  # the kubelet deregisters the plugin

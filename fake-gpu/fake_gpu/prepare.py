@@ -1,14 +1,16 @@
 """What preparing a claim means for a fake device: the LLMC_* environment that tells the container
-which GPUs and NICs it got and where they sit (the contract in workloads/mock-vllm/README.md)."""
+which GPUs and NICs it got and where they sit (the contract in workloads/mock-vllm/README.md), the GPUs'
+visible-devices variable of the personality, and where the GPUs' state directories are."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from fake_gpu import DRIVER
+from fake_gpu import DRIVER, state
 from fake_gpu.inventory import NodeInventory
-from fake_gpu.slices import gpu_name, nic_name
+from fake_gpu.personality import DEFAULT, Personality
+from fake_gpu.slices import gpu_name, gpu_uuid, nic_name
 
 
 class PrepareError(RuntimeError):
@@ -45,9 +47,11 @@ class PreparedClaim:
         return cls(raw["uid"], raw["namespace"], raw["name"], devices, dict(raw["env"]))
 
 
-def prepare(inv: NodeInventory, claim: dict[str, Any], uid: str) -> PreparedClaim:
-    """The claim's devices on this node and its environment. `claim` is the ResourceClaim as read from
-    the API server; `uid` the one the kubelet asked for (a recreated claim has another)."""
+def prepare(
+    inv: NodeInventory, claim: dict[str, Any], uid: str, driver: str = DRIVER, personality: Personality = DEFAULT
+) -> PreparedClaim:
+    """The claim's devices of `driver` on this node and its environment. `claim` is the ResourceClaim
+    as read from the API server; `uid` the one the kubelet asked for (a recreated claim has another)."""
     meta = claim.get("metadata", {})
     where = f"ResourceClaim {meta.get('namespace')}/{meta.get('name')}"
     if meta.get("uid") != uid:
@@ -59,7 +63,7 @@ def prepare(inv: NodeInventory, claim: dict[str, Any], uid: str) -> PreparedClai
     nics = {nic_name(n): n for n in inv.nics}
     devices = []
     for r in allocation.get("devices", {}).get("results", []):
-        if r.get("driver") != DRIVER:
+        if r.get("driver") != driver:
             continue  # another driver's device in the same claim
         if r.get("pool") != inv.node:
             raise PrepareError(f"{where}: device {r.get('pool')}/{r.get('device')} is not on node {inv.node}")
@@ -74,6 +78,10 @@ def prepare(inv: NodeInventory, claim: dict[str, Any], uid: str) -> PreparedClai
         "LLMC_NICS": ",".join(nic_name(n) for n in got_nics),
         "LLMC_NIC_NUMA": ",".join(str(n.numa) for n in got_nics),
     }
+    if got_gpus:
+        visible = [gpu_uuid(inv, g) if personality.visible_devices_by_uuid else gpu_name(g) for g in got_gpus]
+        env[personality.visible_devices_env] = ",".join(visible)
+        env[state.ENV] = state.CONTAINER_DIR
     env = {k: v for k, v in env.items() if v}  # absent means "none/unknown" in the contract
     if inv.rack:
         env["LLMC_RACK"] = inv.rack

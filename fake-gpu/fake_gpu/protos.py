@@ -1,4 +1,4 @@
-"""The kubelet's gRPC APIs (DRA v1, plugin registration v1), generated from the kubelet module's own
+"""The kubelet's gRPC APIs (DRA v1, plugin registration v1, pod resources v1), generated from the kubelet module's own
 .proto files at build or test time, never committed.
 
 The files are copied under distinct names (both are `api.proto` upstream) with any gogoproto options
@@ -23,6 +23,7 @@ PACKAGE = "fake_gpu_protos"
 SOURCES = {  # generated module -> path in k8s.io/kubelet
     "dra_v1": "pkg/apis/dra/v1/api.proto",
     "registration_v1": "pkg/apis/pluginregistration/v1/api.proto",
+    "podresources_v1": "pkg/apis/podresources/v1/api.proto",
 }
 _GOGO_IMPORT = re.compile(r'^\s*import\s+"github.com/gogo/protobuf/gogoproto/gogo.proto";\s*$', re.M)
 _GOGO_FILE_OPTION = re.compile(r"^\s*option\s+\(gogoproto\.[^)]*\)\s*=\s*[^;]*;\s*$", re.M)
@@ -58,11 +59,17 @@ def generate(kubelet_module: Path, out: Path) -> Path:
     return out
 
 
-def load(generated: Path) -> tuple[ModuleType, ModuleType]:
-    """The (dra_v1, registration_v1) message modules generated under `generated`."""
+def _module(generated: Path, name: str) -> ModuleType:
     if str(generated) not in sys.path:
         sys.path.insert(0, str(generated))
-    return (
-        importlib.import_module(f"{PACKAGE}.dra_v1_pb2"),
-        importlib.import_module(f"{PACKAGE}.registration_v1_pb2"),
-    )
+    return importlib.import_module(f"{PACKAGE}.{name}_pb2")
+
+
+def load(generated: Path) -> tuple[ModuleType, ModuleType]:
+    """The (dra_v1, registration_v1) message modules generated under `generated`."""
+    return _module(generated, "dra_v1"), _module(generated, "registration_v1")
+
+
+def load_podresources(generated: Path) -> ModuleType:
+    """The pod resources v1 message module generated under `generated`."""
+    return _module(generated, "podresources_v1")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol, cast
 
 from fake_gpu import inventory, protos, slices
+from fake_gpu.personality import DEFAULT, Personality
 from kubernetes import client
 
 from harness import versions
@@ -35,6 +36,7 @@ from harness.verdicts import NotApplicable
 NAMESPACE = "fake-gpu"
 KUBELET_PROTOS = "https://raw.githubusercontent.com/kubernetes/kubelet/{version}/{path}"
 INVENTORY_CONFIGMAP = "fake-gpu-inventory"
+PERSONALITY_ANNOTATION = "fake-gpu.llm-conformance.io/personality"  # the DaemonSet's containers read it
 
 log = logging.getLogger("llmc.dra")
 
@@ -98,12 +100,15 @@ def node_inventories(spec: Testbed) -> list[inventory.NodeInventory]:
     return [inventory.from_spec_node(n) for n in spec.nodes if n.hardware is not None]
 
 
-def _manifest(name: str, image: str) -> list[Object]:
+def _manifest(name: str, image: str, personality: Personality = DEFAULT) -> list[Object]:
     objs = parse(resources.files("fake_gpu").joinpath(f"manifests/{name}").read_text())
     for obj in objs:
         if obj["kind"] == "DaemonSet":
-            for c in obj["spec"]["template"]["spec"]["containers"]:
+            template = obj["spec"]["template"]
+            for c in template["spec"].get("initContainers", []) + template["spec"]["containers"]:
                 c["image"] = image
+            if PERSONALITY_ANNOTATION in template["metadata"].get("annotations", {}):
+                template["metadata"]["annotations"][PERSONALITY_ANNOTATION] = personality.name
     return objs
 
 
@@ -117,11 +122,12 @@ def _inventory_configmap(spec: Testbed) -> Object:
     }
 
 
-def objects(spec: Testbed, image: str) -> list[Object]:
+def objects(spec: Testbed, image: str, personality: Personality = DEFAULT) -> list[Object]:
     """Everything applied, in order: the driver's manifests, its inventory and the DeviceClasses."""
-    objs = _manifest("driver.yaml", image)
+    objs = _manifest("driver.yaml", image, personality)
     daemonset = next(i for i, o in enumerate(objs) if o["kind"] == "DaemonSet")
-    return [*objs[:daemonset], _inventory_configmap(spec), *slices.device_classes(), *objs[daemonset:]]
+    classes = slices.device_classes(personality)
+    return [*objs[:daemonset], _inventory_configmap(spec), *classes, *objs[daemonset:]]
 
 
 def scalar_objects(spec: Testbed, image: str) -> list[Object]:
@@ -130,18 +136,18 @@ def scalar_objects(spec: Testbed, image: str) -> list[Object]:
     return [namespace, _inventory_configmap(spec), *_manifest("scalar.yaml", image)]
 
 
-def published(kube: Clients) -> dict[str, dict[str, Any]]:
-    """The driver's devices by node (its pool), then by device name, over all the pool's slices."""
+def published(kube: Clients, personality: Personality = DEFAULT) -> dict[str, dict[str, Any]]:
+    """The driver's devices by node (its pools), then by device name, over all the pools' slices."""
     api = client.CustomObjectsApi(kube.api)
     items = cast(dict[str, Any], api.list_cluster_custom_object("resource.k8s.io", "v1", "resourceslices"))
     pools: dict[str, dict[str, Any]] = {}
     for s in items["items"]:
-        if s["spec"]["driver"] == slices.DRIVER:
+        if s["spec"]["driver"] in personality.drivers:
             pools.setdefault(s["spec"]["pool"]["name"], {}).update({d["name"]: d for d in s["spec"]["devices"]})
     return pools
 
 
-def install_fake_gpu(target: Target, timeout: float = 180) -> DriverFigures:
+def install_fake_gpu(target: Target, timeout: float = 180, personality: Personality = DEFAULT) -> DriverFigures:
     if getattr(target, "discovery", None) is not None:
         # An existing cluster (harness/cluster/existing.py): its nodes are the user's, with their own
         # devices and drivers. Putting a fake driver on them would be wrong, so the checks that need
@@ -162,7 +168,7 @@ def install_fake_gpu(target: Target, timeout: float = 180) -> DriverFigures:
         len(expected),
         timeout,
     )
-    apply(objects(target.spec, image), target.kubeconfig)
+    apply(objects(target.spec, image, personality), target.kubeconfig)
 
     def all_published() -> tuple[bool, str]:
         # The rollout first: on a reused cluster the old pods' slices are already there.
@@ -176,7 +182,7 @@ def install_fake_gpu(target: Target, timeout: float = 180) -> DriverFigures:
                 f"DaemonSet fake-gpu: {st.updated_number_scheduled or 0} updated, "
                 f"{st.number_available or 0} available of {want} workers"
             )
-        have = {node: len(devices) for node, devices in published(kube).items()}
+        have = {node: len(devices) for node, devices in published(kube, personality).items()}
         missing = {node: f"{have.get(node, 0)}/{n} devices" for node, n in expected.items() if have.get(node) != n}
         return not missing, f"not yet published: {missing}" if missing else "all published"
 

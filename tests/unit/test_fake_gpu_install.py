@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from fake_gpu import inventory
+from fake_gpu.personality import NVIDIA
 from fake_gpu.scalar import GPU_RESOURCE, NIC_RESOURCE, extended_resources
 
-from harness.dra.install import objects, scalar_objects
+from harness.dra.install import PERSONALITY_ANNOTATION, objects, scalar_objects
 from harness.spec import load_spec
 
 SPEC = load_spec(Path(__file__).resolve().parents[2] / "clusters" / "default.yaml")
@@ -30,12 +31,30 @@ def test_driver_objects_in_apply_order() -> None:
 def test_daemonset_runs_the_image_on_nodes_with_hardware() -> None:
     [ds] = by_kind(objects(SPEC, IMAGE), "DaemonSet")
     pod = ds["spec"]["template"]["spec"]
-    assert [c["image"] for c in pod["containers"]] == [IMAGE]
+    assert [c["image"] for c in pod["initContainers"] + pod["containers"]] == [IMAGE, IMAGE]
     term = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]
     assert term["matchExpressions"][0]["key"] == "llm-conformance.io/hardware-profile"
-    mounts = {m["mountPath"] for m in pod["containers"][0]["volumeMounts"]}
-    hosts = {v["hostPath"]["path"] for v in pod["volumes"] if "hostPath" in v}
+    driver = pod["containers"][0]
+    mounts = {m["mountPath"] for m in driver["volumeMounts"]}
+    used = {m["name"] for m in driver["volumeMounts"]}
+    hosts = {v["hostPath"]["path"] for v in pod["volumes"] if "hostPath" in v and v["name"] in used}
     assert hosts <= mounts  # host paths at the same paths: the kubelet dials the named endpoint
+    assert "capabilities" in driver["securityContext"] and "add" not in driver["securityContext"]["capabilities"]
+    # Only the init container may make device nodes, and only it sees the node's /dev.
+    [init] = pod["initContainers"]
+    assert init["securityContext"]["capabilities"] == {"drop": ["ALL"], "add": ["MKNOD"]}
+    assert {m["name"] for m in init["volumeMounts"]} == {"inventory", "dev"} and "dev" not in used
+
+
+def test_personality_is_one_annotation_both_containers_read() -> None:
+    [ds] = by_kind(objects(SPEC, IMAGE, NVIDIA), "DaemonSet")
+    template = ds["spec"]["template"]
+    assert template["metadata"]["annotations"][PERSONALITY_ANNOTATION] == "nvidia"
+    for c in template["spec"]["initContainers"] + template["spec"]["containers"]:
+        [env] = [e for e in c["env"] if e["name"] == "FAKE_GPU_PERSONALITY"]
+        assert env["valueFrom"]["fieldRef"]["fieldPath"] == f"metadata.annotations['{PERSONALITY_ANNOTATION}']"
+    classes = {o["metadata"]["name"] for o in by_kind(objects(SPEC, IMAGE, NVIDIA), "DeviceClass")}
+    assert classes == {"gpu.nvidia.com", "nic.llm-conformance.io"}
 
 
 def test_inventory_configmap_holds_every_worker() -> None:

@@ -100,6 +100,11 @@ class Engine:
             return 1.0
         return 1 + extra * (self.scheduler.running - 1) / (self.config.max_num_seqs - 1)
 
+    @property
+    def kv_tokens(self) -> int:
+        """Tokens held in the KV cache by running sequences."""
+        return self._kv_tokens
+
     def refresh_gauges(self) -> None:
         """Set the gauges from the live state (on every change, and before each scrape)."""
         self.series.running.set(self.scheduler.running)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+from mock_vllm import accelerator
 from mock_vllm.config import ConfigError, parse
 from mock_vllm.server import Server
 
@@ -29,6 +30,7 @@ async def serve(server: Server) -> int:
     await runner.setup()
     site = web.TCPSite(runner, config.host, config.port, reuse_address=True)
     await site.start()
+    reporter = accelerator.start(server.engine)
     role = "leader" if config.group.is_leader else f"worker {config.group.worker_index}"
     log.info("mock-vllm %s serving %s on %s:%d (group size %d)", role, config.model_names[0], config.host,
              config.port, config.group.size)  # fmt: skip
@@ -62,6 +64,8 @@ async def serve(server: Server) -> int:
         await asyncio.sleep(0.1)
     else:
         log.info("drained in %.1f s", time.monotonic() - started)
+    if reporter is not None:
+        reporter.cancel()
     if server.leader is not None:
         await server.leader.close()
     await runner.cleanup()
