@@ -1,6 +1,7 @@
-"""Gang scheduling: Kueue admits a LeaderWorkerSet group whole or not at all, by a quota of the fake
-GPUs its members claim through DRA (Kueue's DRA integration counts the claims' devices against the
-ClusterQueue's `llm-conformance.io/gpu` quota). Every member claims all GPUs of one node, so the
+"""Gang scheduling: Kueue admits a LeaderWorkerSet group whole or not at all, by a quota of the GPUs
+its members claim through DRA, in the device profile's class (Kueue's DRA integration counts the
+claims' devices against the ClusterQueue's `llm-conformance.io/gpu` quota): the fake driver's, or
+whatever driver the cluster runs. Every member claims all GPUs of one node, so the
 testbed's GPU count alone decides what fits, on any testbed size.
 
 The module runs Kueue with waitForPodsReady (WAIT_FOR_PODS_READY, blockAdmission) and restores the
@@ -29,6 +30,7 @@ from harness.checks.gang import (
     workload_of,
 )
 from harness.cluster.testbed import TestbedCluster
+from harness.dra.profile import DeviceProfile
 from harness.kube.client import Clients
 from harness.report.record import CheckRecord
 from harness.scenarios import gang as scenarios
@@ -39,9 +41,9 @@ pytestmark = pytest.mark.gang
 
 
 @pytest.fixture(scope="module")
-def quota(testbed: TestbedCluster, kube: Clients, stack: StackFigures) -> Iterator[Quota]:
-    """Fake GPUs, mock vLLM, Kueue with waitForPodsReady, and a ClusterQueue whose quota is every GPU."""
-    with scenarios.gpu_quota(testbed, kube, "llmc-gang", WAIT_FOR_PODS_READY) as quota:
+def quota(testbed: TestbedCluster, kube: Clients, stack: StackFigures, devices: DeviceProfile) -> Iterator[Quota]:
+    """The driver's GPUs, mock vLLM, Kueue with waitForPodsReady, and a ClusterQueue whose quota is every GPU."""
+    with scenarios.gpu_quota(testbed, kube, "llmc-gang", WAIT_FOR_PODS_READY, devices) as quota:
         yield quota
 
 

@@ -21,6 +21,7 @@ from typing import Any, cast
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from harness.dra.profile import KNOWN
 from harness.kube.client import Clients
 from harness.spec.model import (
     PROFILE_LABEL,
@@ -196,7 +197,7 @@ def _kind(device: dict[str, Any], driver: str) -> str:
         return declared
     if declared:
         return "other"  # e.g. a MIG partition: not a whole GPU
-    if "gpu" in driver:
+    if "gpu" in driver or driver in KNOWN:  # KNOWN: accelerator drivers, e.g. the DRA test driver
         return "gpu"
     if driver == "dra.net" or any(t in driver for t in ("nic", "rdma", "net")):
         return "nic"

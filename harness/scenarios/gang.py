@@ -1,5 +1,6 @@
 """The gang checks' set-ups (suites/test_gang.py), shared with their negative controls
-(tests/cluster/test_gang_negative.py): groups whose every member claims all fake GPUs of one node,
+(tests/cluster/test_gang_negative.py): groups whose every member claims all GPUs of one node (of the
+device profile's class: the fake driver's, or whatever the cluster's driver publishes),
 submitted to Kueue's GPU quota or (`queued=False`) left to the scheduler.
 """
 
@@ -12,8 +13,9 @@ from dataclasses import dataclass
 from functools import partial
 
 from harness.checks.gang import Binding, Pods, group_pods, native_pods, watch_binding, watch_until_whole, workload_of
+from harness.cluster.existing import ExistingCluster, ensure_stack
 from harness.cluster.testbed import TestbedCluster
-from harness.dra import install_fake_gpu
+from harness.dra.profile import DeviceProfile
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
 from harness.stack import KueueOptions, install_stack
@@ -43,6 +45,7 @@ class Quota:
 
     prefix: str
     layout: GpuLayout
+    devices: DeviceProfile
 
     @property
     def cluster_queue(self) -> str:
@@ -57,15 +60,28 @@ class Quota:
         return f"{self.prefix}-high"
 
 
+def _kueue(testbed: TestbedCluster | ExistingCluster, options: KueueOptions) -> None:
+    if isinstance(testbed, ExistingCluster):
+        ensure_stack(testbed, allow_install=True, kueue_options=options)  # the owners' own Kueue: left as is
+    else:
+        install_stack(testbed, options)
+
+
 @contextmanager
-def gpu_quota(testbed: TestbedCluster, kube: Clients, prefix: str, wait_for_pods_ready: str | None) -> Iterator[Quota]:
-    """Fake GPUs, mock vLLM, Kueue (with waitForPodsReady, blockAdmission, if given), a ClusterQueue
-    whose quota is every GPU and that lets a higher priority preempt, and two priority classes.
-    Restores the default Kueue options at the end (the other suites expect them)."""
-    install_fake_gpu(testbed)
+def gpu_quota(
+    testbed: TestbedCluster | ExistingCluster,
+    kube: Clients,
+    prefix: str,
+    wait_for_pods_ready: str | None,
+    devices: DeviceProfile,
+) -> Iterator[Quota]:
+    """Mock vLLM, Kueue (with waitForPodsReady, blockAdmission, if given) counting the devices of the
+    profile's GPU class, a ClusterQueue whose quota is every GPU and that lets a higher priority
+    preempt, and two priority classes. Restores the default Kueue options at the end (the other
+    suites expect them). The `devices` fixture has installed the driver."""
     testbed.load_images([build_mock_vllm()])
-    install_stack(testbed, KueueOptions(wait_for_pods_ready=wait_for_pods_ready))
-    quota = Quota(prefix, GpuLayout.of(testbed.spec))
+    _kueue(testbed, KueueOptions(wait_for_pods_ready=wait_for_pods_ready, gpu_device_class=devices.gpu_class()))
+    quota = Quota(prefix, GpuLayout.of(testbed.spec), devices)
     flavor = f"{prefix}-flavor"
     try:
         objects = [
@@ -77,7 +93,7 @@ def gpu_quota(testbed: TestbedCluster, kube: Clients, prefix: str, wait_for_pods
         with cluster_objects(kube, objects):
             yield quota
     finally:
-        install_stack(testbed)
+        _kueue(testbed, KueueOptions())
 
 
 @contextmanager
@@ -85,7 +101,7 @@ def gang_namespace(kube: Clients, quota: Quota, prefix: str) -> Iterator[str]:
     """A namespace per check, so that each starts with every GPU free: the members' claim template
     and the LocalQueue QUEUE."""
     with scratch_namespace(kube.core, prefix) as ns:
-        create(kube, quota.layout.claim_template(), ns)
+        create(kube, quota.layout.claim_template(quota.devices), ns)
         create(kube, local_queue(QUEUE, quota.cluster_queue), ns)
         yield ns
 

@@ -41,7 +41,10 @@ MAX_PER_LEVEL = 8  # NUMA nodes per node, switches per NUMA node
 MAX_DEVICES_PER_SWITCH = 16
 NODE_PORTS = range(30000, 32768)
 
-TOP_KEYS = {"name", "kubernetes", "featureGates", "runtimeConfig", "ports", "hardwareProfiles", "nodes"}
+TOP_KEYS = {"name", "kubernetes", "featureGates", "runtimeConfig", "ports", "hardwareProfiles", "nodes", "driver"}
+# The DRA driver a testbed runs (harness/dra/install.py installs it): the fake GPU/NIC driver, its
+# NVIDIA-shaped personality, or Kubernetes' own DRA test driver (GPU counts only: no NICs, no topology).
+DRIVERS = ("fake-gpu", "fake-gpu-nvidia", "dra-test-driver")
 PROFILE_KEYS = {"gpu", "nic", "numa", "nvlinkCliques"}
 NODE_KEYS = {"role", "count", "zone", "rack", "hardware", "labels"}
 ROLES = ("control-plane", "worker")
@@ -145,6 +148,17 @@ def parse_spec(text: str, source: str = "<spec>") -> Testbed:
     return testbed
 
 
+def _read_driver(check: _Checker, value: Any, profiles: dict[str, HardwareProfile]) -> str:
+    if value not in DRIVERS:
+        check.fail("driver", f"{value!r} is not one of {', '.join(DRIVERS)}")
+        return "fake-gpu"
+    if value == "dra-test-driver":
+        for name, p in profiles.items():
+            if p.nic_count:
+                check.fail(f"hardwareProfiles.{name}", "has NICs; the dra-test-driver publishes GPUs only")
+    return str(value)
+
+
 def _read_testbed(check: _Checker, data: Any, source: str) -> Testbed | None:
     if data is None:
         check.fail("(top)", "the spec is empty")
@@ -197,6 +211,7 @@ def _read_testbed(check: _Checker, data: Any, source: str) -> Testbed | None:
             profiles[profile.name] = profile
 
     nodes = _read_nodes(check, top.get("nodes"), name or "kind", profiles) if "nodes" in top else []
+    driver = _read_driver(check, top.get("driver", "fake-gpu"), profiles)
     if check.problems or not name:
         return None
     return Testbed(
@@ -208,6 +223,7 @@ def _read_testbed(check: _Checker, data: Any, source: str) -> Testbed | None:
         runtime_config=runtime_config,
         ports=tuple(ports),
         source=source,
+        driver=driver,
     )
 
 

@@ -119,6 +119,7 @@ class Testbed:
     runtime_config: dict[str, str]
     ports: tuple[PortMapping, ...]
     source: str  # the file it came from, for messages
+    driver: str = "fake-gpu"  # harness.spec.load.DRIVERS
 
     @property
     def workers(self) -> list[Node]:

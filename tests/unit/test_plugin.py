@@ -107,6 +107,8 @@ def test_every_option_is_prefixed(tmp_path: Path) -> None:
         "--llmc-no-install",
         "--llmc-allow-disruption",
         "--llmc-host-port",
+        "--llmc-device-profile",
+        "--llmc-placement-engine",
     }
     for old in ("--testbed", "--keep-cluster", "--kubeconfig", "--report-dir", "--context"):
         assert f"  {old}" not in proc.stdout, old
