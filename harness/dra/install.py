@@ -99,29 +99,18 @@ def _inventory_configmap(spec: Testbed) -> Object:
 
 
 def personality(spec: Testbed) -> str:
-    """The fake driver's personality (its FAKE_GPU_PERSONALITY) for the spec's driver choice."""
+    """The fake driver's personality (`fake-gpu run --personality`) for the spec's driver choice."""
     return "nvidia" if spec.driver == "fake-gpu-nvidia" else "default"
-
-
-def _nvidia_device_class() -> Object:
-    """The DeviceClass NVIDIA's driver installs: its GPUs (the NICs stay under our driver's class)."""
-    selector = f'device.driver == "{profile.NVIDIA}" && device.attributes["{profile.NVIDIA}"].type == "gpu"'
-    return {
-        "apiVersion": "resource.k8s.io/v1",
-        "kind": "DeviceClass",
-        "metadata": {"name": profile.NVIDIA},
-        "spec": {"selectors": [{"cel": {"expression": selector}}]},
-    }
 
 
 def objects(spec: Testbed, image: str) -> list[Object]:
     """Everything applied, in order: the driver's manifests, its inventory and the DeviceClasses."""
     objs = _manifest("driver.yaml", image)
     daemonset = next(i for i, o in enumerate(objs) if o["kind"] == "DaemonSet")
-    for c in objs[daemonset]["spec"]["template"]["spec"]["containers"]:
-        c.setdefault("env", []).append({"name": "FAKE_GPU_PERSONALITY", "value": personality(spec)})
-    classes = slices.device_classes() + ([_nvidia_device_class()] if personality(spec) == "nvidia" else [])
-    return [*objs[:daemonset], _inventory_configmap(spec), *classes, *objs[daemonset:]]
+    if personality(spec) != "default":
+        for c in objs[daemonset]["spec"]["template"]["spec"]["containers"]:
+            c["args"] = [*c["args"], "--personality", personality(spec)]
+    return [*objs[:daemonset], _inventory_configmap(spec), *slices.device_classes(), *objs[daemonset:]]
 
 
 def scalar_objects(spec: Testbed, image: str) -> list[Object]:

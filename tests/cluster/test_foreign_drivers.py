@@ -6,7 +6,11 @@ user runs the harness:
   gang and the count-based dra checks pass, the topology checks on attributes are not applicable
   naming the attributes, and a gang negative control still fails its check on these devices;
 - clusters/nvidia-like.yaml: the fake driver's NVIDIA-shaped personality (gpu.nvidia.com,
-  /dev/nvidia<N>): gang, dra and the topology alignment checks pass.
+  /dev/nvidia<N>; like NVIDIA's driver, no NUMA and no NVLink attribute on its GPUs): gang, the dra
+  checks and PCIe-root alignment pass, the NUMA and NVLink ones are not applicable naming those
+  attributes; then, on the same cluster in existing-cluster mode (--llmc-kubeconfig/--llmc-context:
+  nothing installed, the profile discovered), the dra checks give the same verdicts, none skipped for
+  lack of the harness's driver.
 
 Both runs skip what the default testbed already covers of those suites (the gang requeue, preemption
 and native checks, the rack checks): they add about what two small testbeds cost.
@@ -22,7 +26,9 @@ from typing import Any
 
 import pytest
 
-from harness.dra.profile import NUMA_NODE, PCIE_ROOT, TEST_DRIVER
+from harness.cluster.kind import Kind, resolve_kind
+from harness.dra.profile import NUMA_NODE, NVIDIA, PCIE_ROOT, TEST_DRIVER
+from harness.spec import load_spec
 
 pytestmark = pytest.mark.lifecycle
 
@@ -40,11 +46,11 @@ GANG_CONTROL = "tests/cluster/test_gang_negative.py::test_whole_or_nothing_fails
 ENGINE_NOT_APPLICABLE = "needs an engine whose latency reflects placement"
 
 
-def _run(spec: str, tests: list[str], report: Path, timeout: float = 1800) -> tuple[dict[str, Any], str]:
-    """pytest with the harness plugin on a testbed of its own; the checks of results.json by test
+def _run(target: list[str], tests: list[str], report: Path, timeout: float = 1800) -> tuple[dict[str, Any], str]:
+    """pytest with the harness plugin on `target` (its options); the checks of results.json by test
     name (with its parameter), and pytest's output."""
     cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rA", "--llmc-report-dir", str(report)]
-    cmd += ["--llmc-testbed", spec, *tests]
+    cmd += [*target, *tests]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     print(proc.stdout[-8000:], proc.stderr[-3000:])
     results = json.loads((report / "latest" / "results.json").read_text())
@@ -56,7 +62,8 @@ def _verdicts(checks: dict[str, Any]) -> dict[str, str]:
 
 
 def test_checks_on_the_kubernetes_dra_test_driver(tmp_path: Path) -> None:
-    checks, output = _run("clusters/dra-test-driver.yaml", [*GANG, *DRA, *TOPOLOGY, GANG_CONTROL], tmp_path)
+    target = ["--llmc-testbed", "clusters/dra-test-driver.yaml"]
+    checks, output = _run(target, [*GANG, *DRA, *TOPOLOGY, GANG_CONTROL], tmp_path)
     verdicts = _verdicts(checks)
     passed = [
         "test_group_that_does_not_fit_is_admitted_whole_or_not_at_all",
@@ -84,11 +91,50 @@ def test_checks_on_the_kubernetes_dra_test_driver(tmp_path: Path) -> None:
     assert f"PASSED {GANG_CONTROL}" in output, output[-4000:]
 
 
-def test_checks_on_the_nvidia_shaped_driver(tmp_path: Path) -> None:
-    checks, _ = _run("clusters/nvidia-like.yaml", [*GANG, *DRA, *TOPOLOGY], tmp_path)
+NVIDIA_PASSED = [
+    "test_group_that_does_not_fit_is_admitted_whole_or_not_at_all",
+    "test_two_competing_groups_one_runs_whole_the_other_waits_whole",
+    "test_gpus_under_one_pcie_root",
+    "test_pod_with_a_claim_runs_with_its_devices_in_env",
+    "test_unsatisfiable_claim_stays_pending_with_reason",
+    "test_dra_constraint_aligns_every_allocation[pcie-root]",
+]
+NVIDIA_MISSING = {
+    "test_two_gpus_in_one_nvlink_clique": f"{NVIDIA}/nvlinkClique",
+    "test_gpu_and_nic_on_one_numa_node": NUMA_NODE,
+    "test_dra_constraint_aligns_every_allocation[numa]": NUMA_NODE,
+    "test_dra_constraint_aligns_every_allocation[nvlink-clique]": f"{NVIDIA}/nvlinkClique",
+}
+
+
+def _assert_nvidia_verdicts(checks: dict[str, Any]) -> None:
     verdicts = _verdicts(checks)
-    misplacement = checks.pop("test_misplacement_costs_inter_token_latency")
-    assert misplacement["verdict"] == "not_applicable" and ENGINE_NOT_APPLICABLE in misplacement["reason"]
-    assert len(checks) == 10 and set(_verdicts(checks).values()) == {"passed"}, verdicts
-    evidence = " ".join(checks["test_pod_with_a_claim_runs_with_its_devices_in_env"]["evidence"])
-    assert "/dev/nvidia" in evidence, evidence
+    for name in NVIDIA_PASSED:
+        assert verdicts.get(name, "passed") == "passed", (name, checks.get(name))
+    for name, attribute in NVIDIA_MISSING.items():
+        if name in checks:
+            assert verdicts[name] == "not_applicable" and attribute in checks[name]["reason"], checks[name]
+    assert not [c for c in checks.values() if "fake GPU driver" in (c.get("reason") or "")], verdicts
+
+
+def test_checks_on_the_nvidia_shaped_driver(tmp_path: Path) -> None:
+    spec = "clusters/nvidia-like.yaml"
+    kind, name = Kind(resolve_kind()), load_spec(ROOT / spec).name
+    try:
+        testbed = ["--llmc-testbed", spec, "--llmc-keep-cluster"]
+        checks, _ = _run(testbed, [*GANG, *DRA, *TOPOLOGY], tmp_path / "testbed")
+        assert len(checks) == 11, _verdicts(checks)
+        _assert_nvidia_verdicts(checks)
+        misplacement = checks["test_misplacement_costs_inter_token_latency"]
+        assert misplacement["verdict"] == "not_applicable" and ENGINE_NOT_APPLICABLE in misplacement["reason"]
+        evidence = " ".join(checks["test_pod_with_a_claim_runs_with_its_devices_in_env"]["evidence"])
+        assert "/dev/nvidia" in evidence, evidence
+
+        kubeconfig = tmp_path / "kubeconfig"
+        kind.export_kubeconfig(name, kubeconfig)
+        existing = ["--llmc-kubeconfig", str(kubeconfig), "--llmc-context", f"kind-{name}"]
+        checks, _ = _run(existing, DRA, tmp_path / "existing")
+        assert len(checks) == 5, _verdicts(checks)
+        _assert_nvidia_verdicts(checks)
+    finally:
+        subprocess.run([sys.executable, "-m", "harness", "cluster", "delete", spec], cwd=ROOT, timeout=600, check=False)

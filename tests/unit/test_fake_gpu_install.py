@@ -63,16 +63,12 @@ def test_scalar_mode_advertises_counts_and_only_patches_node_status() -> None:
     assert [o["kind"] for o in objs][:2] == ["Namespace", "ConfigMap"]
 
 
-def test_nvidia_personality_is_one_env_variable_and_nvidias_device_class() -> None:
+def test_nvidia_personality_is_one_argument_of_the_driver() -> None:
     spec = load_spec(Path(__file__).resolve().parents[2] / "clusters" / "nvidia-like.yaml")
-    objs = objects(spec, IMAGE)
-    [ds] = by_kind(objs, "DaemonSet")
-    assert {"name": "FAKE_GPU_PERSONALITY", "value": "nvidia"} in ds["spec"]["template"]["spec"]["containers"][0]["env"]
-    assert [c["metadata"]["name"] for c in by_kind(objs, "DeviceClass")][-1] == "gpu.nvidia.com"
+    [ds] = by_kind(objects(spec, IMAGE), "DaemonSet")
+    assert ds["spec"]["template"]["spec"]["containers"][0]["args"][-2:] == ["--personality", "nvidia"]
     [default_ds] = by_kind(objects(SPEC, IMAGE), "DaemonSet")
-    assert {"name": "FAKE_GPU_PERSONALITY", "value": "default"} in default_ds["spec"]["template"]["spec"]["containers"][
-        0
-    ]["env"]
+    assert "--personality" not in default_ds["spec"]["template"]["spec"]["containers"][0]["args"]
 
 
 def test_dra_test_driver_objects() -> None:
