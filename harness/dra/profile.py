@@ -140,8 +140,8 @@ def candidates(driver: str, role: str) -> tuple[str, ...]:
     own = {
         "numa": (NUMA_NODE, f"{driver}/numaNode", f"{driver}/numa"),
         "pcie_root": (PCIE_ROOT, f"{driver}/pcieRoot"),
-        "interconnect": known.interconnect if known else (f"{driver}/nvlinkClique", f"{driver}/cliqueId"),
-        "index": known.index if known else (f"{driver}/index",),
+        "interconnect": (known and known.interconnect) or (f"{driver}/nvlinkClique", f"{driver}/cliqueId"),
+        "index": (known and known.index) or (f"{driver}/index",),
     }
     return own[role]
 
