@@ -416,7 +416,7 @@ def _load(args: argparse.Namespace) -> int:
 def _discover(args: argparse.Namespace) -> int:
     from harness.checks import NotApplicable
     from harness.cluster.existing import ContextError, ExistingCluster, resolve
-    from harness.dra.install import device_profile
+    from harness.dra.drivers import device_profile
     from harness.dra.profile import ProfileError
 
     try:

@@ -453,7 +453,7 @@ def devices(request: pytest.FixtureRequest, testbed: TestbedCluster | ExistingCl
     installed; the device profile the gang, dra and topology checks claim through. Module-scoped,
     like `fake_gpu`: a module may switch the driver (scalar mode), and the next one gets it back."""
     _require("fake_gpu")
-    from harness.dra.install import device_profile, install_driver
+    from harness.dra.drivers import device_profile, install_driver
 
     with _live_output(request.config):
         install_driver(testbed)

@@ -18,7 +18,7 @@ from fake_gpu.slices import NUMA_ATTRIBUTE as NUMA
 from kubernetes import client
 
 from harness.checks import CheckFailed
-from harness.dra.install import published_devices
+from harness.dra.drivers import published_devices
 from harness.dra.profile import DeviceProfile
 from harness.kube.client import Clients
 from harness.kube.waits import WaitTimeout, wait_until
@@ -74,7 +74,7 @@ def wait_allocated(
 
 def allocated_devices(allocation: dict[str, Any], pools: dict[tuple[str, str], dict[str, Any]]) -> list[Allocated]:
     """A claim's status.allocation as devices, each with the attributes its slice publishes (`pools`:
-    harness.dra.install.published_devices, by driver and pool)."""
+    harness.dra.drivers.published_devices, by driver and pool)."""
     devices = []
     for r in allocation["devices"]["results"]:
         raw = pools[(r["driver"], r["pool"])][r["device"]].get("attributes") or {}

@@ -20,8 +20,6 @@ from fake_gpu import inventory, protos, slices
 from kubernetes import client
 
 from harness import versions
-from harness.checks import NotApplicable
-from harness.dra import profile
 from harness.kube.client import Clients
 from harness.kube.waits import WaitTimeout, wait_until
 from harness.report.record import NOT_APPLICABLE
@@ -119,72 +117,22 @@ def scalar_objects(spec: Testbed, image: str) -> list[Object]:
     return [namespace, _inventory_configmap(spec), *_manifest("scalar.yaml", image)]
 
 
-def resource_slices(kube: Clients) -> list[dict[str, Any]]:
+def published(kube: Clients) -> dict[str, dict[str, Any]]:
+    """The driver's devices by node (its pool), then by device name, over all the pool's slices."""
     api = client.CustomObjectsApi(kube.api)
     items = cast(dict[str, Any], api.list_cluster_custom_object("resource.k8s.io", "v1", "resourceslices"))
-    return list(items["items"])
-
-
-def device_classes(kube: Clients) -> list[dict[str, Any]]:
-    api = client.CustomObjectsApi(kube.api)
-    items = cast(dict[str, Any], api.list_cluster_custom_object("resource.k8s.io", "v1", "deviceclasses"))
-    return list(items["items"])
-
-
-def published_devices(kube: Clients) -> dict[tuple[str, str], dict[str, Any]]:
-    """Every driver's devices by (driver, pool), then by device name, over all the pool's slices."""
-    pools: dict[tuple[str, str], dict[str, Any]] = {}
-    for s in resource_slices(kube):
-        key = (s["spec"]["driver"], s["spec"]["pool"]["name"])
-        pools.setdefault(key, {}).update({d["name"]: d for d in s["spec"].get("devices") or []})
+    pools: dict[str, dict[str, Any]] = {}
+    for s in items["items"]:
+        if s["spec"]["driver"] == slices.DRIVER:
+            pools.setdefault(s["spec"]["pool"]["name"], {}).update({d["name"]: d for d in s["spec"]["devices"]})
     return pools
-
-
-def published(kube: Clients, driver: str = slices.DRIVER) -> dict[str, dict[str, Any]]:
-    """One driver's devices by node (its pool), then by device name."""
-    return {pool: devices for (d, pool), devices in published_devices(kube).items() if d == driver}
-
-
-def install_driver(target: Target) -> DriverFigures | None:
-    """The testbed's driver (its spec's `driver:`) installed and every worker's devices published.
-    On an existing cluster nothing is installed (its nodes are the user's, with their own drivers):
-    the checks use what it publishes, through the device profile."""
-    if getattr(target, "discovery", None) is not None:
-        return None
-    if target.spec.driver == "dra-test-driver":
-        from harness.dra.test_driver import install_test_driver
-
-        return install_test_driver(target)
-    return install_fake_gpu(target)
-
-
-def device_profile(target: Target, override: str | None = None) -> profile.DeviceProfile:
-    """The devices' profile: the testbed's driver choice, or what an existing cluster publishes,
-    resolved against its DeviceClasses and ResourceSlices; `override` (a YAML file) wins."""
-    kube = target.clients()
-    classes, found = device_classes(kube), resource_slices(kube)
-    if getattr(target, "discovery", None) is None:
-        driver = profile.TESTBED_DRIVERS[target.spec.driver]
-        resolved: profile.DeviceProfile | None = profile.resolve(
-            driver, classes, found, f"testbed {target.spec.name}, driver {target.spec.driver}"
-        )
-    else:
-        resolved = profile.discover(classes, found)
-    if override:
-        return profile.overridden(resolved, profile.read_override(override), override)
-    if resolved is None:
-        raise NotApplicable(
-            "no DRA driver on this cluster publishes accelerators (no ResourceSlice with GPU devices); "
-            "name them with --llmc-device-profile FILE"
-        )
-    return resolved
 
 
 def install_fake_gpu(target: Target, timeout: float = 180) -> DriverFigures:
     if getattr(target, "discovery", None) is not None:
         # An existing cluster (harness/cluster/existing.py): its nodes are the user's, with their own
         # devices and drivers. Putting a fake driver on them would be wrong, so the checks that need
-        # ours (driver restarts, scalar mode) are not applicable there.
+        # ours are not applicable there.
         pytest.skip(
             NOT_APPLICABLE + "needs the harness's fake GPU driver, which is installed only on testbeds the "
             "harness creates (existing cluster: not installed on the user's nodes)"
@@ -215,10 +163,7 @@ def install_fake_gpu(target: Target, timeout: float = 180) -> DriverFigures:
                 f"DaemonSet fake-gpu: {st.updated_number_scheduled or 0} updated, "
                 f"{st.number_available or 0} available of {want} workers"
             )
-        have: dict[str, int] = {}
-        for (driver, node), devices in published_devices(kube).items():
-            if driver in (slices.DRIVER, profile.NVIDIA):
-                have[node] = have.get(node, 0) + len(devices)
+        have = {node: len(devices) for node, devices in published(kube).items()}
         missing = {node: f"{have.get(node, 0)}/{n} devices" for node, n in expected.items() if have.get(node) != n}
         return not missing, f"not yet published: {missing}" if missing else "all published"
 

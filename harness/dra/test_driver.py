@@ -15,7 +15,8 @@ import time
 from typing import Any
 
 from harness import versions
-from harness.dra.install import DriverFigures, Target, published
+from harness.dra.drivers import published_devices
+from harness.dra.install import DriverFigures, Target
 from harness.kube.waits import WaitTimeout, wait_until
 from harness.spec.model import PROFILE_LABEL
 from harness.stack.component import diagnostics
@@ -172,7 +173,7 @@ def install_test_driver(target: Target, timeout: float = 180) -> DriverFigures:
     kube = target.clients()
 
     def all_published() -> tuple[bool, str]:
-        have = {node: len(d) for node, d in published(kube, DRIVER).items()}
+        have = {node: len(d) for (driver, node), d in published_devices(kube).items() if driver == DRIVER}
         missing = {node: f"{have.get(node, 0)}/{devices}" for node in workers if have.get(node) != devices}
         return not missing, f"not yet published: {missing}" if missing else "all published"
 
