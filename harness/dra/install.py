@@ -96,7 +96,7 @@ def _inventory_configmap(spec: Testbed) -> Object:
     }
 
 
-def personality(spec: Testbed) -> str:
+def personality_of(spec: Testbed) -> str:
     """The fake driver's personality (`fake-gpu run --personality`) for the spec's driver choice."""
     return "nvidia" if spec.driver == "fake-gpu-nvidia" else "default"
 
@@ -105,9 +105,9 @@ def objects(spec: Testbed, image: str) -> list[Object]:
     """Everything applied, in order: the driver's manifests, its inventory and the DeviceClasses."""
     objs = _manifest("driver.yaml", image)
     daemonset = next(i for i, o in enumerate(objs) if o["kind"] == "DaemonSet")
-    if personality(spec) != "default":
+    if personality_of(spec) != "default":
         for c in objs[daemonset]["spec"]["template"]["spec"]["containers"]:
-            c["args"] = [*c["args"], "--personality", personality(spec)]
+            c["args"] = [*c["args"], "--personality", personality_of(spec)]
     return [*objs[:daemonset], _inventory_configmap(spec), *slices.device_classes(), *objs[daemonset:]]
 
 
