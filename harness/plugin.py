@@ -81,12 +81,8 @@ INI: dict[str, Literal["string", "bool", "linelist"]] = {
     "llmc_device_profile": "string",
     "llmc_placement_engine": "string",
 }
-PATHS = (
-    "llmc_testbed",
-    "llmc_report_dir",
-    "llmc_kubeconfig",
-    "llmc_device_profile",
-)  # in an ini file: relative to that file
+# In an ini file: relative to that file.
+PATHS = ("llmc_testbed", "llmc_report_dir", "llmc_kubeconfig", "llmc_device_profile")
 TARGET = ("llmc_testbed", "llmc_kubeconfig", "llmc_context")  # what the run is on: one set wins whole
 
 
