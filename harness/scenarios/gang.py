@@ -12,13 +12,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 
+import yaml
+
+from harness.checks import NotApplicable
 from harness.checks.gang import Binding, Pods, group_pods, native_pods, watch_binding, watch_until_whole, workload_of
 from harness.cluster.existing import ExistingCluster, ensure_stack
 from harness.cluster.testbed import TestbedCluster
 from harness.dra.profile import DeviceProfile
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
-from harness.stack import KueueOptions, install_stack
+from harness.stack import KueueOptions, install_stack, kueue
 from harness.workloads import queues
 from harness.workloads.gpu_groups import GpuLayout, gpu_group, native_gang
 from harness.workloads.images import build_mock_vllm
@@ -67,6 +70,21 @@ def _kueue(testbed: TestbedCluster | ExistingCluster, options: KueueOptions) -> 
         install_stack(testbed, options)
 
 
+def quota_resource(kube: Clients, device_class: str) -> str:
+    """The quota resource the running Kueue counts `device_class`'s devices as (its Configuration's
+    resources.deviceClassMappings): ours on a testbed, the owners' own choice on their Kueue."""
+    config_maps = kube.core.list_config_map_for_all_namespaces(field_selector=f"metadata.name={kueue.CONFIG_MAP}")
+    for cm in config_maps.items:
+        config = yaml.safe_load((cm.data or {}).get(kueue.CONFIG_KEY) or "{}") or {}
+        for mapping in (config.get("resources") or {}).get("deviceClassMappings") or []:
+            if device_class in (mapping.get("deviceClassNames") or []):
+                return str(mapping["name"])
+    raise NotApplicable(
+        f"Kueue's Configuration ({kueue.CONFIG_MAP}) maps no quota resource to DeviceClass {device_class} "
+        "(resources.deviceClassMappings): it cannot count a group's GPUs"
+    )
+
+
 @contextmanager
 def gpu_quota(
     testbed: TestbedCluster | ExistingCluster,
@@ -84,9 +102,10 @@ def gpu_quota(
     quota = Quota(prefix, GpuLayout.of(testbed.spec), devices)
     flavor = f"{prefix}-flavor"
     try:
+        resource = quota_resource(kube, devices.gpu_class())
         objects = [
             resource_flavor(flavor),
-            gpu_cluster_queue(quota.cluster_queue, flavor, quota.layout.total, preempt_lower_priority=True),
+            gpu_cluster_queue(quota.cluster_queue, flavor, quota.layout.total, True, resource),
             workload_priority_class(quota.low, 100),
             workload_priority_class(quota.high, 1000),
         ]

@@ -27,15 +27,17 @@ __all__ = [
 ]
 
 
-def gpu_cluster_queue(name: str, flavor: str, gpus: int, preempt_lower_priority: bool = False) -> Object:
-    """A ClusterQueue for every namespace with a nominal quota of `gpus` fake GPUs (and CPU/memory
-    enough that only GPUs decide). With `preempt_lower_priority` a workload may evict lower-priority
-    ones of the same queue to fit."""
-    covered = ["cpu", "memory", kueue.GPU_RESOURCE]
+def gpu_cluster_queue(
+    name: str, flavor: str, gpus: int, preempt_lower_priority: bool = False, resource: str = kueue.GPU_RESOURCE
+) -> Object:
+    """A ClusterQueue for every namespace with a nominal quota of `gpus` GPUs, counted as `resource`
+    (and CPU/memory enough that only GPUs decide). With `preempt_lower_priority` a workload may evict
+    lower-priority ones of the same queue to fit."""
+    covered = ["cpu", "memory", resource]
     quotas = [
         {"name": "cpu", "nominalQuota": "64"},
         {"name": "memory", "nominalQuota": "256Gi"},
-        {"name": kueue.GPU_RESOURCE, "nominalQuota": str(gpus)},
+        {"name": resource, "nominalQuota": str(gpus)},
     ]
     spec: Object = {
         "namespaceSelector": {},
