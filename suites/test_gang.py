@@ -107,6 +107,7 @@ def test_group_that_cannot_become_ready_is_evicted_and_requeued(
     kube: Clients, namespace: str, record: CheckRecord
 ) -> None:
     """A group that cannot become ready is evicted and requeued (waitForPodsReady)"""
+    scenarios.require_wait_for_pods_ready(kube)
     name = scenarios.stuck_group(kube, namespace)
     admitted = wait_admitted(kube, namespace, name)
     requeue = check_evicted_and_requeued(kube, namespace, name, timeout=120)

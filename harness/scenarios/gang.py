@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import yaml
 
@@ -70,12 +71,16 @@ def _kueue(testbed: TestbedCluster | ExistingCluster, options: KueueOptions) -> 
         install_stack(testbed, options)
 
 
+def _kueue_configs(kube: Clients) -> list[dict[str, Any]]:
+    """The running Kueue's Configuration (its ConfigMap, wherever it runs)."""
+    config_maps = kube.core.list_config_map_for_all_namespaces(field_selector=f"metadata.name={kueue.CONFIG_MAP}")
+    return [yaml.safe_load((cm.data or {}).get(kueue.CONFIG_KEY) or "{}") or {} for cm in config_maps.items]
+
+
 def quota_resource(kube: Clients, device_class: str) -> str:
     """The quota resource the running Kueue counts `device_class`'s devices as (its Configuration's
     resources.deviceClassMappings): ours on a testbed, the owners' own choice on their Kueue."""
-    config_maps = kube.core.list_config_map_for_all_namespaces(field_selector=f"metadata.name={kueue.CONFIG_MAP}")
-    for cm in config_maps.items:
-        config = yaml.safe_load((cm.data or {}).get(kueue.CONFIG_KEY) or "{}") or {}
+    for config in _kueue_configs(kube):
         for mapping in (config.get("resources") or {}).get("deviceClassMappings") or []:
             if device_class in (mapping.get("deviceClassNames") or []):
                 return str(mapping["name"])
@@ -83,6 +88,12 @@ def quota_resource(kube: Clients, device_class: str) -> str:
         f"Kueue's Configuration ({kueue.CONFIG_MAP}) maps no quota resource to DeviceClass {device_class} "
         "(resources.deviceClassMappings): it cannot count a group's GPUs"
     )
+
+
+def require_wait_for_pods_ready(kube: Clients) -> None:
+    """The running Kueue evicts groups not Ready in time (an owner's Kueue may not: not applicable)."""
+    if not any(config.get("waitForPodsReady") for config in _kueue_configs(kube)):
+        raise NotApplicable(f"Kueue's Configuration ({kueue.CONFIG_MAP}) has no waitForPodsReady: nothing evicts")
 
 
 @contextmanager

@@ -10,7 +10,7 @@ import yaml
 
 from harness.checks import NotApplicable
 from harness.kube.client import Clients
-from harness.scenarios.gang import quota_resource
+from harness.scenarios.gang import quota_resource, require_wait_for_pods_ready
 from harness.stack import kueue
 
 
@@ -30,3 +30,9 @@ def test_the_class_mapped_resource_is_the_quota() -> None:
 def test_an_unmapped_class_is_not_applicable_naming_it() -> None:
     with pytest.raises(NotApplicable, match="maps no quota resource to DeviceClass test-driver"):
         quota_resource(kube_with({"resources": {}}), "test-driver")
+
+
+def test_requeue_needs_wait_for_pods_ready() -> None:
+    require_wait_for_pods_ready(kube_with({"waitForPodsReady": {"timeout": "30s"}}))
+    with pytest.raises(NotApplicable, match="no waitForPodsReady"):
+        require_wait_for_pods_ready(kube_with({}))
