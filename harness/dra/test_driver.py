@@ -33,7 +33,8 @@ NAMESPACE = "dra-test-driver"
 NAME = "dra-test-driver"
 BINARY = "test-driver"
 IMAGE = "llm-conformance.local/dra-test-driver"
-PLUGINS = "/var/lib/kubelet/plugins"
+# The plugin's socket directory, which it does not create (only its parent): made by the hostPath.
+PLUGIN_DIR = f"/var/lib/kubelet/plugins/{DRIVER}"
 REGISTRY = "/var/lib/kubelet/plugins_registry"
 CDI = "/var/run/cdi"
 
@@ -130,7 +131,7 @@ def daemonset(image: str, devices: int) -> Object:
         "env": [{"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}],
         "securityContext": {"privileged": True},
         "volumeMounts": [
-            {"name": "plugins", "mountPath": PLUGINS},
+            {"name": "plugin", "mountPath": PLUGIN_DIR},
             {"name": "registry", "mountPath": REGISTRY},
             {"name": "cdi", "mountPath": CDI},
         ],
@@ -138,7 +139,7 @@ def daemonset(image: str, devices: int) -> Object:
     spec = {
         "serviceAccountName": NAME,
         "containers": [container],
-        "volumes": [_host_dir("plugins", PLUGINS), _host_dir("registry", REGISTRY), _host_dir("cdi", CDI)],
+        "volumes": [_host_dir("plugin", PLUGIN_DIR), _host_dir("registry", REGISTRY), _host_dir("cdi", CDI)],
         "affinity": {
             "nodeAffinity": {
                 "requiredDuringSchedulingIgnoredDuringExecution": {
