@@ -335,7 +335,7 @@ def images_in_use(kubernetes: str) -> list[tuple[str, str, str]]:
         (prometheus["image"], "stack: prometheus", f"Debian {v['debian']} package {prometheus['debian_package']}")
     )
     for key, folder, what in (
-        ("mock_vllm", "workloads", "mock vLLM engine"),
+        ("mock_vllm", "workloads/mock-vllm", "mock vLLM engine"),
         ("fake_gpu", "fake-gpu", "fake GPU driver"),
     ):
         own = v[key]

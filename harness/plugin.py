@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import pytest
 
 from harness import progress
-from harness.checks import NotApplicable
 from harness.options import CREATE_TIMEOUT, CREATE_TIMEOUT_ENV, IMAGE_MODES, default_create_timeout
+from harness.verdicts import NotApplicable
 
 if TYPE_CHECKING:
     from harness.cluster.existing import ClusterRef, ExistingCluster
@@ -62,7 +62,7 @@ MARKERS = {
 JUNIT = "junit_01.xml"
 # Our own images are built from these packages: distributions of their own in the harness's
 # repository, not on PyPI, so not dependencies of the harness; a run that needs one says so.
-INSTALL = {"fake_gpu": "pip install ./fake-gpu", "mock_vllm": "pip install ./workloads"}
+INSTALL = {"fake_gpu": "pip install ./fake-gpu", "mock_vllm": "pip install ./workloads/mock-vllm"}
 
 # Options a config file may set too (ini key = dest), and how its value reads. Not
 # --llmc-allow-disruption: handing a cluster over for disruption is said per run, on the command line.
@@ -410,8 +410,9 @@ def stack(request: pytest.FixtureRequest, testbed: TestbedCluster | ExistingClus
     """LWS, Kueue, KEDA and Prometheus installed and usable (only what is missing on a reused cluster).
     On an existing cluster, its own installs are used as they are; with --llmc-no-install nothing is
     installed, and checks call harness.stack.require.requires() to become not applicable."""
-    from harness.cluster.existing import ExistingCluster, ensure_stack
+    from harness.cluster.existing import ExistingCluster
     from harness.stack import install_stack
+    from harness.stack.existing import ensure_stack
 
     with _live_output(request.config):
         if isinstance(testbed, ExistingCluster):
@@ -419,6 +420,12 @@ def stack(request: pytest.FixtureRequest, testbed: TestbedCluster | ExistingClus
         else:
             figures = install_stack(testbed)
     request.config.stash[STACK_FIGURES] = figures.summary()
+    if REPORT in request.config.stash:  # the ScaledObjects' timing, beside the cluster's own
+        from harness.builders.core import KEDA_COOLDOWN_PERIOD, KEDA_POLLING_INTERVAL
+
+        env = request.config.stash[REPORT].run.environment
+        env.timing = {**(env.timing or {}), "keda-polling-interval": f"{KEDA_POLLING_INTERVAL}s"}
+        env.timing["keda-cooldown-period"] = f"{KEDA_COOLDOWN_PERIOD}s"
     return figures
 
 
@@ -426,7 +433,7 @@ def stack(request: pytest.FixtureRequest, testbed: TestbedCluster | ExistingClus
 def mock_vllm(testbed: TestbedCluster, stack: StackFigures) -> str:
     """The stack installed and the mock vLLM image on every node; its image name."""
     _require("mock_vllm")
-    from harness.workloads.images import build_mock_vllm
+    from harness.serving.images import build_mock_vllm
 
     image = build_mock_vllm()
     testbed.load_images([image])
@@ -541,6 +548,7 @@ def pytest_runtest_makereport(
         return report
     from harness.report.record import NOT_APPLICABLE, Figure
 
+    rec.phases[report.when] = report.duration  # the check's time split (CheckRecord.timing)
     if report.when == "call" or (report.when == "setup" and not report.passed):
         rec.finished = time.time()
         if report.skipped:

@@ -223,6 +223,8 @@ class PytestProgress:
         with capman.global_and_fixture_disabled() if capman else nullcontext():
             if reporter is not None:
                 reporter.write_line(line)
+                # A pipe (CI logs, `| tee`) is block-buffered: without a flush, beats arrive in bursts.
+                reporter.flush()
             else:
                 print(line, file=sys.stderr, flush=True)
 

@@ -14,8 +14,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from harness import timeouts
 from harness.checks import NotApplicable
-from harness.checks.dra import Allocated, check_aligned, check_sees_devices, check_stays_pending, wait_allocated
+from harness.checks.dra import check_aligned, check_sees_devices, check_stays_pending
 from harness.cluster.testbed import TestbedCluster
 from harness.dra.claims import NUMA, Claim
 from harness.dra.profile import DeviceProfile
@@ -25,6 +26,7 @@ from harness.kube.pods import wait_ready
 from harness.report.record import CheckRecord
 from harness.scenarios.dra import numa_claim, nvlink_claim, pcie_claim, release, submit
 from harness.spec.model import Node
+from harness.topology.allocations import Allocated, wait_allocated
 
 pytestmark = pytest.mark.dra
 
@@ -123,7 +125,7 @@ def test_pod_with_a_claim_runs_with_its_devices_in_env(
     try:
         allocated, seconds = wait_allocated(kube, namespace, claim_name, pod)
         record_allocation(record, testbed, pod, allocated, seconds)
-        wait_ready(kube.core, namespace, [pod], timeout=90)
+        wait_ready(kube.core, namespace, [pod], timeout=timeouts.POD_READY)
         record.figure("pod_ready", time.monotonic() - started, "s", note="pod with a device claim: created -> Ready")
         log = kube.core.read_namespaced_pod_log(pod, namespace)
         record.evidence(

@@ -4,7 +4,7 @@ claims' devices against the ClusterQueue's `llm-conformance.io/gpu` quota): the 
 whatever driver the cluster runs. Every member claims all GPUs of one node, so the
 testbed's GPU count alone decides what fits, on any testbed size.
 
-The module runs Kueue with waitForPodsReady (WAIT_FOR_PODS_READY, blockAdmission) and restores the
+The module runs Kueue with waitForPodsReady (the testbed's timing, blockAdmission) and restores the
 default Kueue options at its end. Negative controls: tests/cluster/test_gang_negative.py.
 """
 
@@ -14,7 +14,6 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from kubernetes import client
 
 from harness.checks.gang import (
     Binding,
@@ -32,10 +31,13 @@ from harness.checks.gang import (
 from harness.cluster.testbed import TestbedCluster
 from harness.dra.profile import DeviceProfile
 from harness.kube.client import Clients
+from harness.kube.labels import LWS_API
+from harness.kube.objects import delete
 from harness.report.record import CheckRecord
 from harness.scenarios import gang as scenarios
-from harness.scenarios.gang import HOLD, WAIT_FOR_PODS_READY, WHOLE, Quota
+from harness.scenarios.gang import HOLD, WHOLE, Quota
 from harness.stack import StackFigures
+from harness.timeouts import EVICTED
 
 pytestmark = pytest.mark.gang
 
@@ -43,7 +45,7 @@ pytestmark = pytest.mark.gang
 @pytest.fixture(scope="module")
 def quota(testbed: TestbedCluster, kube: Clients, stack: StackFigures, devices: DeviceProfile) -> Iterator[Quota]:
     """The driver's GPUs, mock vLLM, Kueue with waitForPodsReady, and a ClusterQueue whose quota is every GPU."""
-    with scenarios.gpu_quota(testbed, kube, "llmc-gang", WAIT_FOR_PODS_READY, devices) as quota:
+    with scenarios.gpu_quota(testbed, kube, "llmc-gang", scenarios.wait_for_pods_ready(testbed), devices) as quota:
         yield quota
 
 
@@ -64,7 +66,8 @@ def test_group_that_does_not_fit_is_admitted_whole_or_not_at_all(
     kube: Clients, namespace: str, quota: Quota, record: CheckRecord
 ) -> None:
     """A group that does not fit is admitted whole or not at all: zero pods of it bound"""
-    binding = scenarios.group_that_does_not_fit(kube, namespace, quota)
+    with record.step("a group larger than the GPUs submitted, watched", kind="observe"):
+        binding = scenarios.group_that_does_not_fit(kube, namespace, quota)
     record_binding(record, binding)
     check_whole_or_nothing(binding, HOLD)
     wl = workload(kube, namespace, workload_of(kube, namespace, "big", "big-0"))
@@ -77,7 +80,8 @@ def test_two_competing_groups_one_runs_whole_the_other_waits_whole(
     kube: Clients, namespace: str, quota: Quota, record: CheckRecord
 ) -> None:
     """Two groups competing for the same GPUs: exactly one runs whole, the other waits whole"""
-    run = scenarios.competing_groups(kube, namespace, quota)
+    with record.step("two groups for the same GPUs submitted, watched", kind="observe"):
+        run = scenarios.competing_groups(kube, namespace, quota)
     binding = run.binding
     record_binding(record, binding)
     running = check_one_whole_others_wait(binding, HOLD)
@@ -91,11 +95,9 @@ def test_two_competing_groups_one_runs_whole_the_other_waits_whole(
     # The waiting group gets the GPUs once the running one is gone, still whole.
     released = time.time()
     record.event(f"{running} deleted", released)
-    group, version = "leaderworkerset.x-k8s.io", "v1"
-    client.CustomObjectsApi(kube.api).delete_namespaced_custom_object(
-        group, version, namespace, "leaderworkersets", running.removesuffix("-0")
-    )
-    whole = watch_until_whole(run.pods, run.groups, waiting, binding, timeout=WHOLE)
+    delete(kube, LWS_API, "LeaderWorkerSet", running.removesuffix("-0"), namespace)
+    with record.step(f"{running} deleted: {waiting} whole", kind="observe"):
+        whole = watch_until_whole(run.pods, run.groups, waiting, binding, timeout=WHOLE)
     record_binding(record, binding)
     admitted = wait_admitted(kube, namespace, workload_of(kube, namespace, waiting.removesuffix("-0"), waiting))
     record.figure("time_to_admission_after_release", admitted - released, "s", note=waiting)
@@ -104,16 +106,19 @@ def test_two_competing_groups_one_runs_whole_the_other_waits_whole(
 
 
 def test_group_that_cannot_become_ready_is_evicted_and_requeued(
-    kube: Clients, namespace: str, record: CheckRecord
+    kube: Clients, testbed: TestbedCluster, namespace: str, record: CheckRecord
 ) -> None:
     """A group that cannot become ready is evicted and requeued (waitForPodsReady)"""
     scenarios.require_wait_for_pods_ready(kube)
     name = scenarios.stuck_group(kube, namespace)
-    admitted = wait_admitted(kube, namespace, name)
-    requeue = check_evicted_and_requeued(kube, namespace, name, timeout=120)
+    with record.step("the stuck group admitted", kind="wait"):
+        admitted = wait_admitted(kube, namespace, name)
+    timeout = scenarios.wait_for_pods_ready(testbed)
+    with record.step(f"evicted after waitForPodsReady {timeout}, requeued", kind="observe"):
+        requeue = check_evicted_and_requeued(kube, namespace, name, timeout=EVICTED)
     record.event("admitted", admitted)
     record.event("evicted (PodsReadyTimeout)", requeue.evicted_at)
-    record.figure("time_to_requeue", requeue.evicted_at - admitted, "s", note=f"waitForPodsReady {WAIT_FOR_PODS_READY}")
+    record.figure("time_to_requeue", requeue.evicted_at - admitted, "s", note=f"waitForPodsReady {timeout}")
     if requeue.requeue_at is not None:
         record.figure("requeue_backoff", requeue.requeue_at - requeue.evicted_at, "s")
     record.evidence(f"workload {name}: admitted, evicted for PodsReadyTimeout and requeued")
@@ -123,9 +128,11 @@ def test_higher_priority_group_preempts_a_lower_one_as_a_unit(
     kube: Clients, namespace: str, quota: Quota, record: CheckRecord
 ) -> None:
     """A higher-priority group preempts a lower one as a unit"""
-    run = scenarios.preempting_groups(kube, namespace, quota, high_priority=quota.high)
+    with record.step("a low-priority group whole, a high-priority one submitted"):
+        run = scenarios.preempting_groups(kube, namespace, quota, high_priority=quota.high)
     record.event("high-priority group submitted", run.submitted)
-    seconds = watch_until_whole(run.pods, ["low-0", "high-0"], "high-0", run.binding, timeout=WHOLE)
+    with record.step("high-priority group whole", kind="observe"):
+        seconds = watch_until_whole(run.pods, ["low-0", "high-0"], "high-0", run.binding, timeout=WHOLE)
     record_binding(record, run.binding)
     check_preempted_as_unit(run.binding, "low-0", "high-0", HOLD)
     size = quota.layout.nodes
@@ -147,6 +154,7 @@ def test_native_gang_scheduling(kube: Clients, namespace: str, quota: Quota, rec
             "the API server does not serve scheduling.k8s.io PodGroups (on Kubernetes 1.37: feature gate "
             "GenericWorkload and runtimeConfig scheduling.k8s.io/v1beta1: 'true' in the testbed spec)"
         )
-    binding = scenarios.native_group(kube, namespace, quota, pod_group_api=f"scheduling.k8s.io/{versions[-1]}")
+    with record.step("a PodGroup larger than the GPUs submitted, watched", kind="observe"):
+        binding = scenarios.native_group(kube, namespace, quota, f"scheduling.k8s.io/{versions[-1]}")
     record_binding(record, binding)
     check_whole_or_nothing(binding, HOLD)

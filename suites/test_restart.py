@@ -20,12 +20,13 @@ from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
 from harness.kube.node_faults import stopped_node
+from harness.kube.objects import create
 from harness.load import LoadResult, LoadSpec, background
 from harness.report.record import CheckRecord
 from harness.scenarios import restart as scenarios
-from harness.scenarios.restart import GROUPS, NAME, RECOVERY, SIZE, Served
-from harness.workloads.observe import serves
-from harness.workloads.queues import create
+from harness.scenarios.restart import GROUPS, NAME, SIZE, Served
+from harness.serving.observe import serves
+from harness.timeouts import GROUP_WHOLE
 
 pytestmark = pytest.mark.restart
 # target: the testbed's port, per run. A 16-token stream takes under a second: one silent for 30 s
@@ -36,7 +37,7 @@ LOAD = LoadSpec(target="", users=4, duration=120, max_tokens=16, request_timeout
 @pytest.fixture(scope="module")
 def served(kube: Clients, testbed: TestbedCluster, mock_vllm: str) -> Iterator[Served]:
     """GROUPS groups of SIZE behind a NodePort Service on the testbed's first port, formed."""
-    with scenarios.served_groups(kube, testbed.spec.ports[0], "restart") as served:
+    with scenarios.served_groups(kube, testbed.endpoint(), "restart") as served:
         yield served
 
 
@@ -57,17 +58,21 @@ def restart_under_load(
     that the group comes back whole as a new group, and record the restart seconds and the requests
     that failed meanwhile."""
     ns = served.namespace
-    before = wait_group_formed(kube, ns, NAME, group, SIZE, timeout=RECOVERY)
+    with record.step(f"group {group} formed", kind="wait"):
+        before = wait_group_formed(kube, ns, NAME, group, SIZE, timeout=GROUP_WHOLE)
     out = record.load_dir(what.replace(" ", "_"))
     with background(replace(LOAD, target=f"http://127.0.0.1:{served.host_port}"), out) as load:
-        serves(served.host_port, requests=1)
+        with record.step("load flowing", kind="wait"):
+            serves(served.host_port, requests=1)
         load.mark(what)
         disrupted = time.time()
-        lost_node = disrupt()
-        seconds, after = check_group_recreated(kube, ns, NAME, group, SIZE, before, RECOVERY, lost_node)
+        lost_node = disrupt()  # a pod deletion, or a node stopped (its own step: waiting for NotReady)
+        with record.step(f"group {group} recreated whole, new ring", kind="observe"):
+            seconds, after = check_group_recreated(kube, ns, NAME, group, SIZE, before, GROUP_WHOLE, lost_node)
         load.mark("group whole again")
         recovered = time.time() - disrupted
-        serves(served.host_port, requests=3)
+        with record.step("serving again", kind="observe"):
+            serves(served.host_port, requests=3)
     result = load.result()
     record.load(result, out)
     # When each new member was created, next to the disruption's load mark: where the restart's
@@ -113,7 +118,10 @@ def test_node_failure_recovers_to_a_full_group_elsewhere(
     with stopped_node(testbed, node, kube) as stop:
 
         def stop_node() -> str:
-            record.figure("node_not_ready_after", scenarios.lose_node(kube, stop), "s", note=node)
+            with record.step(f"{node} stopped until NotReady, then out-of-service", kind="wait"):
+                not_ready = scenarios.lose_node(kube, stop)
+            grace = f"node-monitor grace period {testbed.spec.timing.node_monitor_grace_period} s"
+            record.figure("node_not_ready_after", not_ready, "s", note=f"{node}; {grace}")
             record.event("node marked out-of-service", time.time())
             return node
 
@@ -126,9 +134,10 @@ def test_leader_ready_starts_workers_after_the_leader_is_ready(
 ) -> None:
     """startupPolicy LeaderReady: workers are created only after the leader is Ready"""
     with scratch_namespace(kube.core, "startup") as ns:
-        with scenarios.watch_startup(kube, ns, "ordered", 0, seconds=RECOVERY) as watch:
+        with scenarios.watch_startup(kube, ns, "ordered", 0, seconds=GROUP_WHOLE) as watch:
             create(kube, scenarios.leader_ready_group("ordered", startup_policy="LeaderReady"), ns)
-            wait_group_formed(kube, ns, "ordered", 0, 3, timeout=RECOVERY)
+            with record.step("group formed, its pods watched", kind="observe"):
+                wait_group_formed(kube, ns, "ordered", 0, 3, timeout=GROUP_WHOLE)
         startup = watch.startup()
         after = workers_after_leader_ready(startup)
         if startup.leader_ready:

@@ -8,6 +8,7 @@ Negative controls: tests/cluster/test_scaling_negative.py.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from harness import progress
 from harness.checks import CheckFailed, scaling
 from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
@@ -29,11 +31,13 @@ from harness.scenarios.scaling import (
     queue_scaled_service,
     scale_up_seconds,
 )
-from harness.workloads import buffer, inference
-from harness.workloads.groups import GroupTimeline
-from harness.workloads.inference import Service
+from harness.serving import buffer, inference
+from harness.serving.groups import GroupTimeline
+from harness.serving.inference import Service
+from harness.timeouts import SCALE, SCALE_DOWN
 
 pytestmark = pytest.mark.scaling
+log = logging.getLogger("llmc.check")
 
 
 @dataclass
@@ -63,7 +67,8 @@ def cycle(
             with background(queue_load(testbed, top, duration=240), out) as load:
                 load.mark("load starts")
                 try:
-                    run.up = scaling.scaled_to(kube, svc, top, timeout=200)
+                    with progress.step(log, f"under load: scaled up to {top} whole groups"):
+                        run.up = scaling.scaled_to(kube, svc, top, timeout=SCALE)
                     load.mark(f"{top} groups whole")
                 except CheckFailed as e:
                     run.failure = e
@@ -71,7 +76,8 @@ def cycle(
             run.marks["load stopped"] = time.time()
             if run.failure is None:
                 try:
-                    run.down = scaling.scaled_to(kube, svc, 1, timeout=150)
+                    with progress.step(log, "load stopped: scaled down to 1 group"):
+                        run.down = scaling.scaled_to(kube, svc, 1, timeout=SCALE_DOWN)
                 except CheckFailed as e:
                     run.failure = e
         run.load = load.result()
@@ -116,7 +122,8 @@ def test_keda_scales_groups_to_zero_when_idle(record: CheckRecord, kube: Clients
     allow_scale_to_zero(kube, cycle.svc)
     started = time.time()
     record.event("minReplicaCount set to 0", started)
-    seconds = scaling.scaled_to(kube, cycle.svc, 0, timeout=120)
+    with record.step("scaled to zero", kind="observe"):
+        seconds = scaling.scaled_to(kube, cycle.svc, 0, timeout=SCALE_DOWN)
     record.figure("scale_to_zero", seconds, "s", f"cooldownPeriod {so['spec']['cooldownPeriod']} s")
 
 
@@ -125,9 +132,10 @@ def test_capacity_buffer_is_preempted_by_scaled_groups(
 ) -> None:
     """A capacity buffer (low-priority placeholder pods) is preempted by the groups a scale-up creates"""
     top = most_groups(testbed)
-    without, _, _ = scale_up_seconds(kube, testbed, priority_class=None)
+    with record.step(f"scale-up 1 → {top} without a buffer", kind="observe"):
+        without, _, _ = scale_up_seconds(kube, testbed, priority_class=None)
     record.figure("scale_up_without_buffer", without, "s", f"1 → {top} groups on free CPU")
-    with buffer.placeholder_class(kube) as priority_class:
+    with buffer.placeholder_class(kube) as priority_class, record.step(f"scale-up 1 → {top} with a buffer", "observe"):
         with_buffer, placed, preempted = scale_up_seconds(kube, testbed, priority_class)
     record.figure("scale_up_with_buffer", with_buffer, "s", f"1 → {top} groups, preempting placeholders")
     record.figure("placeholders_preempted", len(preempted), "pods", f"of {len(placed)} placed")

@@ -9,6 +9,8 @@ queue alone never hears of the first request).
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+
 import pytest
 
 from harness.checks import scaling
@@ -16,7 +18,7 @@ from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
 from harness.report.record import CheckRecord
 from harness.scenarios.scaling import FROM_ZERO_HOLD, from_zero_service
-from harness.workloads import inference
+from harness.serving import inference
 
 pytestmark = pytest.mark.scaling
 
@@ -25,9 +27,12 @@ def test_keda_scales_from_zero_on_the_first_request(
     record: CheckRecord, kube: Clients, testbed: TestbedCluster, mock_vllm: str
 ) -> None:
     """KEDA scales an LWS from zero groups on the first request, which is answered in full"""
-    with from_zero_service(kube, testbed, inference.waiting_or_held_query) as svc:
+    with ExitStack() as scenario:
+        with record.step("LWS at zero groups behind the gateway, scaled by KEDA"):
+            svc = scenario.enter_context(from_zero_service(kube, testbed, inference.waiting_or_held_query))
         record.event("first request sent")
-        ttft, ready = scaling.scaled_from_zero(kube, svc, testbed.spec.ports[0].host_port, FROM_ZERO_HOLD)
+        with record.step("first request answered from zero groups", kind="observe"):
+            ttft, ready = scaling.scaled_from_zero(kube, svc, testbed.endpoint().host_port, FROM_ZERO_HOLD)
     record.figure("first_request_ttft", ttft, "s", "zero groups → first token through the gateway")
     record.figure("group_ready_after", ready, "s", "first request → the new group's leader Ready (1 s resolution)")
     record.evidence(

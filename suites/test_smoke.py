@@ -12,7 +12,6 @@ import pytest
 from harness.checks import smoke
 from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
-from harness.report.record import NOT_APPLICABLE
 from harness.scenarios import smoke as scenarios
 
 pytestmark = pytest.mark.smoke
@@ -46,10 +45,7 @@ def test_cluster_dns_resolves_a_service(kube: Clients, web: smoke.WebPods) -> No
 
 def test_nodeport_answers_on_localhost(kube: Clients, web: smoke.WebPods, testbed: TestbedCluster) -> None:
     """A NodePort Service answers on 127.0.0.1 through the testbed's port mapping."""
-    if not testbed.spec.ports:
-        # An existing cluster maps a NodePort to 127.0.0.1 only when the user says so (--llmc-host-port).
-        pytest.skip(NOT_APPLICABLE + "no NodePort is mapped to 127.0.0.1 (spec `ports:`, or --llmc-host-port N:H)")
-    mapping = testbed.spec.ports[0]
+    mapping = testbed.endpoint()
     smoke.nodeport_answers_on_loopback(kube, web, mapping.node_port, mapping.host_port)
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from harness.checks import NotApplicable
 from harness.checks.topology import (
+    WAITS_WHOLE,
     check_all_aligned,
     check_exclusive_racks,
     check_groups_within_one_rack,
@@ -26,8 +27,8 @@ from harness.dra.profile import DeviceProfile
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
 from harness.report.record import CheckRecord
-from harness.topology import scenarios
-from harness.topology.allocate import allocate
+from harness.scenarios import topology as scenarios
+from harness.scenarios.topology import allocate
 from harness.topology.claims import layout
 from harness.topology.placement import placement_map, pod_name, record_placement
 
@@ -54,14 +55,16 @@ def test_exclusive_topology_one_group_per_rack(
     if len(racks) < 2:
         record.not_applicable(f"one rack ({racks}): nothing to keep groups apart")
     run = scenarios.exclusive_groups(kube, namespace, groups=len(racks) + 1, exclusive=True)
-    placed, waiting = scenarios.wait_placed(kube, namespace, run, whole_groups=len(racks))
+    with record.step(f"{len(racks)} of {len(racks) + 1} groups placed", kind="wait"):
+        placed, waiting = scenarios.wait_placed(kube, namespace, run, whole_groups=len(racks))
     record.figure("groups_bound_seconds", scenarios.bound_seconds(kube, namespace, run.selector), "s")
     members = [m for m in placement_map(kube, namespace, run.selector) if m.group in placed]
     record_placement(record, members)
     by_rack = check_exclusive_racks(members)
     record.evidence(f"groups → racks: {by_rack}")
     for group in waiting:
-        reason = check_waits_whole(kube, namespace, group, run.group_selector(group), hold=15)
+        with record.step(f"group {group} waits whole", kind="observe"):
+            reason = check_waits_whole(kube, namespace, group, run.group_selector(group), hold=WAITS_WHOLE)
         record.evidence(f"group {group} waits whole: {reason}")
     per_rack = [list(by_rack.values()).count(rack) for rack in set(by_rack.values())]
     record.figure("groups_per_rack_max", max(per_rack), "groups")
@@ -78,7 +81,8 @@ def test_kueue_topology_aware_scheduling_keeps_a_group_in_one_rack(
         record.not_applicable(f"one rack ({racks}): a group cannot span racks here")
     with scenarios.kueue_topology(kube, namespace, ready.spec) as queue:
         run = scenarios.spreading_groups(kube, namespace, groups=len(racks), queue=queue)
-        scenarios.wait_placed(kube, namespace, run, whole_groups=len(racks))
+        with record.step(f"{len(racks)} groups admitted and placed", kind="wait"):
+            scenarios.wait_placed(kube, namespace, run, whole_groups=len(racks))
         record.figure("admitted_and_bound_seconds", scenarios.bound_seconds(kube, namespace, run.selector), "s")
         members = placement_map(kube, namespace, run.selector)
         record_placement(record, members)
@@ -96,7 +100,8 @@ def test_dra_constraint_aligns_every_allocation(
     rounds = layout(ready.spec, attribute, constrained=True, devices=devices)
     if not rounds:
         record.not_applicable(f"no worker has devices to lay out on {attribute}")
-    count = allocate(kube, namespace, rounds)
+    with record.step(f"claims on {attribute} allocated", kind="wait"):
+        count = allocate(kube, namespace, rounds)
     members = placement_map(kube, namespace, group_of=pod_name)
     record_placement(record, members)
     fraction = check_all_aligned(members, attribute)
@@ -122,13 +127,17 @@ def test_misplacement_costs_inter_token_latency(
             f"needs an engine whose latency reflects placement: the mock engine's reflects only the harness's "
             f"fake driver, not {devices.accelerator_driver}; give one with --llmc-placement-engine IMAGE"
         )
-    port = ready.spec.ports[0]
+    port = ready.endpoint()
     image = placement_engine or ""
-    aligned = scenarios.latency_group(kube, namespace, ready.spec, "aligned", False, devices, image)
-    aligned_load = scenarios.measure(kube, namespace, aligned, port, record)
-    scenarios.remove_group(kube, namespace, aligned)
-    misplaced = scenarios.latency_group(kube, namespace, ready.spec, "misplaced", True, devices, image)
-    misplaced_load = scenarios.measure(kube, namespace, misplaced, port, record)
+    with record.step("an aligned group"):
+        aligned = scenarios.latency_group(kube, namespace, ready.spec, "aligned", False, devices, image)
+    with record.step("load on the aligned group", kind="observe"):
+        aligned_load = scenarios.measure(kube, namespace, aligned, port, record)
+    with record.step("the aligned group removed, a misplaced one"):
+        scenarios.remove_group(kube, namespace, aligned)
+        misplaced = scenarios.latency_group(kube, namespace, ready.spec, "misplaced", True, devices, image)
+    with record.step("load on the misplaced group", kind="observe"):
+        misplaced_load = scenarios.measure(kube, namespace, misplaced, port, record)
     for name, result in (("aligned", aligned_load), ("misplaced", misplaced_load)):
         record.figure(f"itl_p50_{name}", (result.itl.p50 or 0) * 1000, "ms")
         record.figure(f"itl_p90_{name}", (result.itl.p90 or 0) * 1000, "ms")

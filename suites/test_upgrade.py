@@ -32,8 +32,9 @@ from harness.scenarios.upgrade import (
     spread_groups,
     wait_traffic,
 )
-from harness.workloads import inference
-from harness.workloads.groups import GroupTimeline
+from harness.serving import inference
+from harness.serving.groups import GroupTimeline
+from harness.timeouts import DRAIN, GROUP_WHOLE, ROLLOUT
 
 pytestmark = [pytest.mark.upgrade, pytest.mark.disruptive]
 
@@ -62,21 +63,25 @@ def test_draining_a_node_under_load_loses_no_request(
     record: CheckRecord, kube: Clients, testbed: TestbedCluster, namespace: str
 ) -> None:
     """Draining a node that hosts a group under load loses no request with grace period, preStop and engine drain"""
-    svc = drained_groups(kube, testbed, namespace)
+    with record.step("groups with the graceful engine, one node hosting a group"):
+        svc = drained_groups(kube, testbed, namespace)
     count = inference.replicas(kube, svc)
     node = lightest_node(kube, svc)
     hosted = sorted(inference.groups_on(kube, svc)[node])
     out = record.load_dir("drain")
     spec = load_spec(testbed, duration=90, users=DRAIN_USERS, request_timeout=DRAIN_REQUEST_TIMEOUT)
     with svc.observe(kube) as timeline, background(spec, out) as load:
-        wait_traffic(out)
+        with record.step("load flowing", kind="wait"):
+            wait_traffic(out)
         with drain.cordoned(kube.core, node):
             load.mark(f"drain {node}")
             started = time.time()
-            evicted = drain.drain(kube.core, namespace, node, timeout=120)
+            with record.step(f"drain {node}", kind="observe"):
+                evicted = drain.drain(kube.core, namespace, node, timeout=DRAIN)
             drained = time.time() - started
             load.mark("drained")
-            recovered = inference.wait_whole(kube, svc, count, timeout=180)
+            with record.step("every group whole again", kind="observe"):
+                recovered = inference.wait_whole(kube, svc, count, timeout=GROUP_WHOLE)
             load.mark("groups whole again")
         load.stop()
     result = load.result()
@@ -96,15 +101,18 @@ def test_rolling_update_replaces_whole_groups_within_bounds_and_keeps_serving(
 ) -> None:
     """An LWS rolling update replaces whole groups within maxUnavailable/maxSurge, unmixed, and keeps serving"""
     max_unavailable, max_surge = 1, 1
-    svc, lws = rolling_groups(kube, testbed, namespace, max_unavailable, max_surge)
+    with record.step("groups to roll"):
+        svc, lws = rolling_groups(kube, testbed, namespace, max_unavailable, max_surge)
     count = inference.replicas(kube, svc)
     old = inference.revision(kube, svc)
     out = record.load_dir("rollout")
     with svc.observe(kube) as timeline, background(load_spec(testbed, duration=240), out) as load:
-        wait_traffic(out)
+        with record.step("load flowing", kind="wait"):
+            wait_traffic(out)
         load.mark("rollout starts")
         inference.patch_lws(kube, svc, new_template_env("LLMC_RELEASE", "2", lws))
-        new = inference.wait_rolled(kube, svc, count, old, timeout=240)
+        with record.step(f"rolling update of {count} groups", kind="observe"):
+            new = inference.wait_rolled(kube, svc, count, old, timeout=ROLLOUT)
         load.mark("rollout done")
         time.sleep(2)  # a last sample of the finished state
         load.stop()
@@ -136,13 +144,15 @@ def test_group_aware_drain_breaks_one_group_at_a_time(
     record: CheckRecord, kube: Clients, testbed: TestbedCluster, namespace: str
 ) -> None:
     """A group-aware drain order breaks one group at a time, where a pod-level PodDisruptionBudget cannot"""
-    svc, node = spread_groups(kube, testbed, namespace)
+    with record.step("a group per worker, one node hosting members of two"):
+        svc, node = spread_groups(kube, testbed, namespace)
     count = len(testbed.spec.workers)
     out = record.load_dir("group-drain")
     with svc.observe(kube) as timeline, background(load_spec(testbed, duration=180), out) as load:
         with drain.cordoned(kube.core, node):
             load.mark(f"group-aware drain {node}")
-            order = inference.drain_group_by_group(kube, svc, node, count, timeout=180)
+            with record.step(f"group-aware drain of {node}", kind="observe"):
+                order = inference.drain_group_by_group(kube, svc, node, count, timeout=GROUP_WHOLE)
             load.mark("drained")
         load.stop()
     result = load.result()
@@ -159,14 +169,17 @@ def test_pod_level_budget_lets_a_plain_drain_break_several_groups(
     record: CheckRecord, kube: Clients, testbed: TestbedCluster, namespace: str
 ) -> None:
     """A pod-level PodDisruptionBudget cannot protect a group: a plain drain under it breaks several groups at once"""
-    svc, node = spread_groups(kube, testbed, namespace)
+    with record.step("a group per worker, one node hosting members of two"):
+        svc, node = spread_groups(kube, testbed, namespace)
     count = len(testbed.spec.workers)
     budget = pod_budget(svc)
     inference.create(kube, budget, namespace)
     with svc.observe(kube) as timeline, drain.cordoned(kube.core, node):
         record.event(f"plain drain of {node}")
-        drain.drain(kube.core, namespace, node, timeout=120)
-        inference.wait_whole(kube, svc, count, timeout=180)
+        with record.step(f"plain drain of {node}", kind="observe"):
+            drain.drain(kube.core, namespace, node, timeout=DRAIN)
+        with record.step("every group whole again", kind="observe"):
+            inference.wait_whole(kube, svc, count, timeout=GROUP_WHOLE)
     record_groups(record, timeline, count)
     worst = upgrade.most_unavailable(timeline, count)
     record.figure(

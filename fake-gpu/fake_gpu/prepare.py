@@ -1,5 +1,5 @@
 """What preparing a claim means for a fake device: the LLMC_* environment that tells the container
-which GPUs and NICs it got and where they sit (the contract in workloads/README.md)."""
+which GPUs and NICs it got and where they sit (the contract in workloads/mock-vllm/README.md)."""
 
 from __future__ import annotations
 

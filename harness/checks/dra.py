@@ -9,82 +9,19 @@ that lacks the constraint (or is satisfiable) and expects it to fail.
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from fake_gpu import DRIVER
 from fake_gpu.slices import NUMA_ATTRIBUTE as NUMA
-from kubernetes import client
 
 from harness.checks import CheckFailed
-from harness.dra.drivers import published_devices
 from harness.dra.profile import DeviceProfile
 from harness.kube.client import Clients
 from harness.kube.waits import WaitTimeout, wait_until
+from harness.topology.allocations import Allocated, pod_state, read_claim
 
 TYPE = f"{DRIVER}/type"
-
-
-@dataclass(frozen=True)
-class Allocated:
-    request: str
-    node: str  # the pool: one per node
-    device: str
-    attributes: dict[str, Any]  # attribute name (qualified as in the slice) -> value
-    driver: str = DRIVER
-
-    def __str__(self) -> str:
-        return f"{self.node}/{self.device}"
-
-
-def _claim(kube: Clients, namespace: str, name: str) -> dict[str, Any]:
-    api = client.CustomObjectsApi(kube.api)
-    return cast(
-        dict[str, Any], api.get_namespaced_custom_object("resource.k8s.io", "v1", namespace, "resourceclaims", name)
-    )
-
-
-def _pod_state(kube: Clients, namespace: str, pod: str) -> str:
-    p = kube.core.read_namespaced_pod(pod, namespace)
-    conditions = [f"{c.type}={c.status} {c.reason or ''} {c.message or ''}".strip() for c in p.status.conditions or []]
-    return f"pod {pod} {p.status.phase} on {p.spec.node_name or '-'}: {'; '.join(conditions) or 'no conditions'}"
-
-
-def wait_allocated(
-    kube: Clients, namespace: str, claim: str, pod: str, timeout: float = 60
-) -> tuple[list[Allocated], float]:
-    """The claim's allocated devices with their published attributes, and seconds until allocated."""
-    started = time.monotonic()
-
-    def allocated() -> tuple[bool, str]:
-        status = _claim(kube, namespace, claim).get("status", {})
-        if "allocation" in status:
-            return True, "allocated"
-        return False, f"claim {claim} not allocated; {_pod_state(kube, namespace, pod)}"
-
-    try:
-        wait_until(allocated, timeout, f"ResourceClaim {namespace}/{claim} allocated", interval=0.5)
-    except WaitTimeout as e:
-        raise CheckFailed(str(e)) from None
-    seconds = time.monotonic() - started
-    allocation = _claim(kube, namespace, claim)["status"]["allocation"]
-    return allocated_devices(allocation, published_devices(kube)), seconds
-
-
-def allocated_devices(allocation: dict[str, Any], pools: dict[tuple[str, str], dict[str, Any]]) -> list[Allocated]:
-    """A claim's status.allocation as devices, each with the attributes its slice publishes (`pools`:
-    harness.dra.drivers.published_devices, by driver and pool)."""
-    devices = []
-    for r in allocation["devices"]["results"]:
-        raw = pools[(r["driver"], r["pool"])][r["device"]].get("attributes") or {}
-        attributes = {_qualified(r["driver"], k): next(iter(v.values())) for k, v in raw.items()}
-        devices.append(Allocated(r["request"], r["pool"], r["device"], attributes, r["driver"]))
-    return devices
-
-
-def _qualified(driver: str, attribute: str) -> str:
-    return attribute if "/" in attribute else f"{driver}/{attribute}"
 
 
 def check_aligned(devices: list[Allocated], attribute: str) -> None:
@@ -129,7 +66,7 @@ def _pending_seen(kube: Clients, namespace: str, claim: str, pod: str) -> Pendin
         ),
         None,
     )
-    allocation = _claim(kube, namespace, claim).get("status", {}).get("allocation")
+    allocation = read_claim(kube, namespace, claim).get("status", {}).get("allocation")
     return PendingSeen(pod, p.spec.node_name or "", unschedulable, allocation)
 
 
@@ -139,7 +76,7 @@ def check_stays_pending(kube: Clients, namespace: str, claim: str, pod: str, tim
 
     def decided() -> tuple[bool, str]:
         seen = _pending_seen(kube, namespace, claim, pod)
-        return seen.decided, str(seen) if seen.decided else _pod_state(kube, namespace, pod)
+        return seen.decided, str(seen) if seen.decided else pod_state(kube, namespace, pod)
 
     try:
         wait_until(decided, timeout, f"the scheduler's decision on pod {namespace}/{pod}", interval=0.5)

@@ -17,14 +17,11 @@ from typing import Any, cast
 
 from kubernetes import client
 
+from harness import timeouts
 from harness.checks import CheckFailed
 from harness.kube.client import Clients
+from harness.kube.labels import KUEUE_API, KUEUE_POD_GROUP_ANNOTATION, LWS_GROUP_INDEX_LABEL, LWS_NAME_LABEL
 from harness.kube.waits import WaitTimeout, wait_until
-from harness.stack import kueue
-from harness.workloads.manifests import LWS_NAME_LABEL
-
-GROUP_INDEX_LABEL = "leaderworkerset.sigs.k8s.io/group-index"
-POD_GROUP_ANNOTATION = "kueue.x-k8s.io/pod-group-name"  # the group's Workload, on each of its pods
 
 
 @dataclass
@@ -61,12 +58,12 @@ def group_pods(kube: Clients, namespace: str, lwss: list[str]) -> dict[str, list
         pod: Any
         for pod in kube.core.list_namespaced_pod(namespace, label_selector=f"{LWS_NAME_LABEL}={lws}").items:
             if pod.metadata.deletion_timestamp is None:
-                groups.setdefault(f"{lws}-{pod.metadata.labels[GROUP_INDEX_LABEL]}", []).append(pod)
+                groups.setdefault(f"{lws}-{pod.metadata.labels[LWS_GROUP_INDEX_LABEL]}", []).append(pod)
     return groups
 
 
 def native_pods(kube: Clients, namespace: str, gang: str) -> dict[str, list[Any]]:
-    """The pods of a native gang (harness.workloads.gpu_groups.native_gang), as one group."""
+    """The pods of a native gang (harness.serving.gpu_groups.native_gang), as one group."""
     pods: list[Any] = kube.core.list_namespaced_pod(namespace, label_selector=f"gang={gang}").items
     return {gang: [p for p in pods if p.metadata.deletion_timestamp is None]}
 
@@ -92,7 +89,7 @@ def watch_binding(pods: Pods, groups: list[str], size: int, seconds: float, bind
         return all(binding.created.get(g, 0) == size for g in groups), binding.summary()
 
     try:
-        wait_until(created, 120, f"every pod of groups {groups} created", interval=1)
+        wait_until(created, timeouts.CREATED, f"every pod of groups {groups} created", interval=1)
     except WaitTimeout as e:
         raise CheckFailed(str(e)) from None
     deadline = time.monotonic() + seconds
@@ -161,7 +158,7 @@ def check_one_whole_others_wait(binding: Binding, hold: float) -> str:
 
 
 def workload(kube: Clients, namespace: str, name: str) -> dict[str, Any]:
-    group, version = kueue.API.split("/")
+    group, version = KUEUE_API.split("/")
     api = client.CustomObjectsApi(kube.api)
     return cast(dict[str, Any], api.get_namespaced_custom_object(group, version, namespace, "workloads", name))
 
@@ -171,15 +168,15 @@ def workload_of(kube: Clients, namespace: str, lws: str, group: str) -> str:
 
     def labelled() -> tuple[bool, str]:
         pods = group_pods(kube, namespace, [lws]).get(group, [])
-        names = {(p.metadata.annotations or {}).get(POD_GROUP_ANNOTATION) for p in pods}
+        names = {(p.metadata.annotations or {}).get(KUEUE_POD_GROUP_ANNOTATION) for p in pods}
         return len(names) == 1 and None not in names, f"pod-group-name annotations {names}"
 
     try:
-        wait_until(labelled, 60, f"group {group}'s pods annotated with their Kueue Workload")
+        wait_until(labelled, timeouts.REACTION, f"group {group}'s pods annotated with their Kueue Workload")
     except WaitTimeout as e:
         raise CheckFailed(str(e)) from None
     pod: Any = group_pods(kube, namespace, [lws])[group][0]
-    return str(pod.metadata.annotations[POD_GROUP_ANNOTATION])
+    return str(pod.metadata.annotations[KUEUE_POD_GROUP_ANNOTATION])
 
 
 def condition(wl: dict[str, Any], kind: str) -> dict[str, Any] | None:

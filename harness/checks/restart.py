@@ -16,12 +16,10 @@ from typing import Any
 
 from harness.checks import CheckFailed
 from harness.kube.client import Clients
+from harness.kube.labels import LWS_GROUP_INDEX_LABEL, LWS_NAME_LABEL
 from harness.kube.pods import describe, is_ready
 from harness.kube.waits import TRANSIENT, WaitTimeout, wait_until
-from harness.workloads.manifests import LWS_NAME_LABEL
-from harness.workloads.observe import ring_state
-
-GROUP_INDEX_LABEL = "leaderworkerset.sigs.k8s.io/group-index"
+from harness.serving.observe import ring_state
 
 
 @dataclass(frozen=True)
@@ -45,7 +43,7 @@ class GroupState:
 
 def group_members(kube: Clients, namespace: str, lws: str, group: int) -> list[Any]:
     """The group's pods (V1Pod) that are not being deleted."""
-    selector = f"{LWS_NAME_LABEL}={lws},{GROUP_INDEX_LABEL}={group}"
+    selector = f"{LWS_NAME_LABEL}={lws},{LWS_GROUP_INDEX_LABEL}={group}"
     pods: list[Any] = kube.core.list_namespaced_pod(namespace, label_selector=selector).items
     return [p for p in pods if p.metadata.deletion_timestamp is None]
 

@@ -18,13 +18,16 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from harness.checks import CheckFailed
+from harness.checks.sampling import check_sampled
 from harness.kube.client import Clients
+from harness.kube.conditions import condition
+from harness.kube.labels import KEDA_API
 from harness.kube.waits import WaitTimeout, wait_until
-from harness.stack import keda, prometheus
-from harness.workloads import buffer, groups, inference
-from harness.workloads.groups import GroupTimeline, check_sampled
-from harness.workloads.inference import Service
-from harness.workloads.observe import timed_stream
+from harness.serving import buffer, groups, inference
+from harness.serving.groups import GroupTimeline
+from harness.serving.inference import Service
+from harness.serving.observe import timed_stream
+from harness.stack import prometheus
 
 # Seconds the group that answered the first request may take to show every member Ready: a worker's
 # readiness probe period (2 s) several times over, far below a group's start (about 10 s).
@@ -39,7 +42,7 @@ def _evidence(kube: Clients, svc: Service) -> str:
         lines.append(f"{inference.WAITING} now: {[s['value'][1] for s in waiting] or 'no series'}")
     except Exception as e:  # evidence is best effort; the failure itself is already known
         lines.append(f"(Prometheus not readable: {e})")
-    group, version = keda.API.split("/")
+    group, version = KEDA_API.split("/")
     try:
         objs: Any = client.CustomObjectsApi(kube.api).list_namespaced_custom_object(
             group, version, svc.namespace, "scaledobjects"
@@ -135,8 +138,8 @@ def scaled_from_zero(kube: Clients, svc: Service, host_port: int, timeout: float
     except WaitTimeout as e:
         raise CheckFailed(f"answered, yet no single whole group serves: {e}") from None
     leader = kube.core.read_namespaced_pod(f"{svc.lws}-{whole[0].index}", svc.namespace)
-    ready = next(c for c in leader.status.conditions or [] if c.type == "Ready")
-    return first, ready.last_transition_time.timestamp() - sent
+    ready = condition(leader, "Ready")
+    return first, ready.last_transition.timestamp() - sent
 
 
 def buffer_placed(placeholders: list[str], nodes: list[str]) -> None:

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 
 import websocket
 
+from harness.builders.core import service
 from harness.checks import CheckFailed
 from harness.kube.client import Clients
-from harness.kube.objects import service
+from harness.kube.conditions import condition
+from harness.kube.objects import create
 from harness.kube.pods import run_in
 from harness.kube.waits import WaitTimeout, wait_until
 from harness.spec import Testbed
@@ -46,7 +48,7 @@ def nodes_match_spec(kube: Clients, spec: Testbed) -> None:
     """The cluster's nodes are exactly the spec's, all Ready, each with the spec's labels."""
     seen = {}
     for node in kube.core.list_node().items:
-        ready = next((c for c in node.status.conditions or [] if c.type == "Ready"), None)
+        ready = condition(node, "Ready")
         seen[node.metadata.name] = NodeSeen(
             ready.status if ready else None, ready.reason if ready else None, node.metadata.labels or {}
         )
@@ -113,7 +115,7 @@ def service_dns_answers(kube: Clients, web: WebPods, timeout: float = 60) -> flo
     """A Service's cluster DNS name resolves and answers through the Service; returns seconds taken."""
     target_node = list(web.by_node)[-1]
     name = "web-last"
-    kube.core.create_namespaced_service(web.namespace, service(name, {"node": target_node}, WEB_PORT))
+    create(kube, service(name, {"node": target_node}, WEB_PORT), web.namespace)
     source_pod = next(iter(web.by_node.values()))
     fqdn = f"{name}.{web.namespace}.svc.cluster.local"
 
@@ -138,9 +140,7 @@ def nodeport_answers_on_loopback(
     kube: Clients, web: WebPods, node_port: int, host_port: int, timeout: float = 60
 ) -> float:
     """A NodePort Service answers on 127.0.0.1:<host_port> (kind extraPortMappings); returns seconds."""
-    kube.core.create_namespaced_service(
-        web.namespace, service(f"web-np-{node_port}", {"app": "web"}, WEB_PORT, node_port=node_port)
-    )
+    create(kube, service(f"web-np-{node_port}", {"app": "web"}, WEB_PORT, node_port=node_port), web.namespace)
     url = f"http://127.0.0.1:{host_port}/"
 
     def answers() -> tuple[bool, str]:

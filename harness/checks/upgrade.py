@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.checks import CheckFailed
+from harness.checks.sampling import check_sampled
 from harness.load.results import LoadResult, read_records
-from harness.workloads.groups import GroupTimeline, check_sampled
+from harness.serving.groups import GroupTimeline
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from typing import Any, cast
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from harness.dra.profile import KNOWN
 from harness.kube.client import Clients
+from harness.kube.labels import ACCELERATOR_DRIVERS, PROMETHEUS_SERVICE
 from harness.spec.model import (
     PROFILE_LABEL,
     RACK_LABEL,
@@ -33,7 +33,6 @@ from harness.spec.model import (
     PortMapping,
     Testbed,
 )
-from harness.stack import prometheus
 from harness.supply.cache import digest
 
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
@@ -197,7 +196,7 @@ def _kind(device: dict[str, Any], driver: str) -> str:
         return declared
     if declared:
         return "other"  # e.g. a MIG partition: not a whole GPU
-    if "gpu" in driver or driver in KNOWN:  # KNOWN: accelerator drivers, e.g. the DRA test driver
+    if "gpu" in driver or driver in ACCELERATOR_DRIVERS:  # e.g. the DRA test driver
         return "gpu"
     if driver == "dra.net" or any(t in driver for t in ("nic", "rdma", "net")):
         return "nic"
@@ -357,9 +356,9 @@ def components(snap: Snapshot) -> dict[str, Found]:
             usable, note = True, ""
             if crd and crd not in snap.crds:
                 usable, note = False, f"; CRD {crd} missing"
-            if name == "prometheus" and f"{prometheus.NAMESPACE}/{prometheus.SERVICE}" not in snap.services:
+            if name == "prometheus" and "/".join(PROMETHEUS_SERVICE) not in snap.services:
                 # The suites query Prometheus at that Service; another one cannot answer them.
-                usable, note = False, f"; no Service {prometheus.NAMESPACE}/{prometheus.SERVICE} to query"
+                usable, note = False, f"; no Service {'/'.join(PROMETHEUS_SERVICE)} to query"
             version = _version(_repository_and_tag(image)[1])
             found[name] = Found(name, version, usable, where + note, w["metadata"]["namespace"])
             if usable:

@@ -19,24 +19,21 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import docker
 from kubernetes.client.exceptions import ApiException
 
-from harness.cluster.discover import Discovery, Found, analyse, plain_items, snapshot
+from harness.cluster.discover import Discovery, analyse, plain_items, snapshot
 from harness.cluster.kind import Kind, resolve_kind
 from harness.kube.client import Clients
 from harness.kube.namespaces import OWNER_LABEL, RUN_ID, RUN_LABEL
 from harness.kube.waits import wait_until
 from harness.spec.model import PortMapping
-from harness.stack import StackFigures, components, install
-from harness.stack.install import RECORD, Installed
-from harness.stack.kubectl import kubectl
-from harness.stack.kueue import KueueOptions
 from harness.supply import ImageSupply, Mode, detect_mode
+from harness.supply.kubectl import kubectl
 
 log = logging.getLogger("llmc.cluster")
 
@@ -122,6 +119,10 @@ class ExistingCluster:
         self.supply = ImageSupply(mode or detect_mode(), self.name, network="")
         self.discovery: Discovery = analyse(snap, self.name, ref.source, ports)
         self.spec = self.discovery.spec
+
+    def endpoint(self) -> PortMapping:
+        """The NodePort mapped to 127.0.0.1 (spec.endpoint()): where suites expose a service to load."""
+        return self.spec.endpoint()
 
     def clients(self) -> Clients:
         return Clients.from_kubeconfig(self.kubeconfig, self.context)
@@ -224,40 +225,3 @@ def _same_image(wanted: str, have: str) -> bool:
         return f"docker.io/{name}"
 
     return canonical(wanted) == canonical(have)
-
-
-def ensure_stack(
-    cluster: ExistingCluster, allow_install: bool, kueue_options: KueueOptions | None = None
-) -> StackFigures:
-    """Use the components the cluster has; install the missing ones (or none, with --llmc-no-install).
-
-    Components this harness installed earlier (recorded in kube-system/llm-conformance-stack) go
-    through the installer, which only re-checks them; components the cluster's owners installed are
-    left exactly as they are."""
-    found = cluster.discovery.components
-    kube = cluster.clients()
-    try:
-        recorded = set(kube.core.read_namespaced_config_map(RECORD[1], RECORD[0]).data or {})
-    except ApiException as e:
-        if e.status != 404:
-            raise
-        recorded = set()
-    theirs: dict[str, Found] = {n: f for n, f in found.items() if f.usable and n not in recorded}
-    todo = [c for c in components(kueue_options) if c.name not in theirs]
-    absent: dict[str, str] = {}
-    if not allow_install:
-        for c in todo:
-            seen = found.get(c.name)
-            absent[c.name] = f"{c.name} is not installed on {cluster.ref.source} and --llmc-no-install was given" + (
-                f" (found: {seen.evidence})" if seen else ""
-            )
-        todo = []
-    names = {c.name for c in todo}
-    # A dependency the cluster already has is not part of this install.
-    todo = [replace(c, after=tuple(d for d in c.after if d in names)) for c in todo]
-    figures = install(todo, cluster) if todo else StackFigures()
-    for name, f in theirs.items():
-        figures.components[name] = Installed(name, f.version, f.namespace, True, 0.0, 0.0)
-        log.info("%s %s already on the cluster (%s): left as is", name, f.version or "(version unknown)", f.evidence)
-    figures.absent = absent
-    return figures

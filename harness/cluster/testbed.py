@@ -15,13 +15,13 @@ from harness.cluster.interrupts import shielded
 from harness.cluster.kind import Kind, resolve_kind
 from harness.cluster.lock import TestbedLock
 from harness.kube.client import Clients
+from harness.kube.labels import NETWORK_LABEL
 from harness.kube.waits import wait_until
 from harness.spec import Testbed
 from harness.spec.kindconfig import NodeRuntime, kind_config
+from harness.spec.model import PortMapping
 from harness.supply import ImageSupply, Mode, detect_mode
 from harness.supply.cache import cache_dir
-
-NETWORK_LABEL = "llm-conformance.testbed"
 
 log = logging.getLogger("llmc.cluster")
 
@@ -101,6 +101,10 @@ class TestbedCluster:
         self.kind = Kind(resolve_kind(), network=self.network)
         self.figures.mode = str(mode)
         self.supply = ImageSupply(mode, spec.name, self.network, self.options.mirror_url)
+
+    def endpoint(self) -> PortMapping:
+        """The NodePort mapped to 127.0.0.1 (spec.endpoint()): where suites expose a service to load."""
+        return self.spec.endpoint()
 
     def __enter__(self) -> TestbedCluster:
         self.start()

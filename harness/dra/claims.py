@@ -10,7 +10,8 @@ from fake_gpu import DRIVER
 from fake_gpu.slices import NUMA_ATTRIBUTE, PCIE_ROOT_ATTRIBUTE
 
 from harness.dra.profile import KNOWN, OURS, DeviceProfile
-from harness.kube.objects import HOSTNAME_LABEL, busybox_image
+from harness.kube.labels import HOSTNAME_LABEL
+from harness.kube.objects import busybox_image
 
 NVLINK_CLIQUE = f"{DRIVER}/nvlinkClique"
 NUMA = NUMA_ATTRIBUTE

@@ -8,10 +8,10 @@ from typing import Any, cast
 
 from kubernetes import client
 
-from harness.checks import NotApplicable
 from harness.dra import profile
 from harness.dra.install import DriverFigures, Target, install_fake_gpu
 from harness.kube.client import Clients
+from harness.verdicts import NotApplicable
 
 
 def resource_slices(kube: Clients) -> list[dict[str, Any]]:

@@ -15,21 +15,21 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol, cast
 
-import pytest
 from fake_gpu import inventory, protos, slices
 from kubernetes import client
 
 from harness import versions
 from harness.kube.client import Clients
+from harness.kube.objects import Object
 from harness.kube.waits import WaitTimeout, wait_until
-from harness.report.record import NOT_APPLICABLE
 from harness.spec import Testbed
 from harness.stack.component import diagnostics
 from harness.stack.install import apply
-from harness.stack.render import Object, parse
+from harness.stack.render import parse
 from harness.supply import gobuild, rootfs
 from harness.supply.images import DockerImage, build_image, package_sources
 from harness.supply.source import recipes
+from harness.verdicts import NotApplicable
 
 NAMESPACE = "fake-gpu"
 INVENTORY_CONFIGMAP = "fake-gpu-inventory"
@@ -133,8 +133,8 @@ def install_fake_gpu(target: Target, timeout: float = 180) -> DriverFigures:
         # An existing cluster (harness/cluster/existing.py): its nodes are the user's, with their own
         # devices and drivers. Putting a fake driver on them would be wrong, so the checks that need
         # ours are not applicable there.
-        pytest.skip(
-            NOT_APPLICABLE + "needs the harness's fake GPU driver, which is installed only on testbeds the "
+        raise NotApplicable(
+            "needs the harness's fake GPU driver, which is installed only on testbeds the "
             "harness creates (existing cluster: not installed on the user's nodes)"
         )
     started = time.monotonic()

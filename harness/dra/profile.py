@@ -19,7 +19,8 @@ from typing import Any, Literal, cast
 
 import yaml
 
-from harness.checks import NotApplicable
+from harness.kube import labels
+from harness.verdicts import NotApplicable
 
 STANDARD = "resource.kubernetes.io/"
 NUMA_NODE = STANDARD + "numaNode"
@@ -50,9 +51,9 @@ class KnownDriver:
     device_nodes: str = ""
 
 
-OURS = "gpu.llm-conformance.io"  # fake_gpu.DRIVER, in both personalities' NIC class
-NVIDIA = "gpu.nvidia.com"
-TEST_DRIVER = "test-driver.cdi.k8s.io"
+OURS = labels.FAKE_GPU_DRIVER  # in both personalities' NIC class
+NVIDIA = labels.NVIDIA_GPU_DRIVER
+TEST_DRIVER = labels.DRA_TEST_DRIVER
 KNOWN: dict[str, KnownDriver] = {
     OURS: KnownDriver(
         "gpu.llm-conformance.io", "nic.llm-conformance.io", (f"{OURS}/index",), (f"{OURS}/nvlinkClique",), "llmc-env"

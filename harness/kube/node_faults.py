@@ -13,7 +13,9 @@ import docker
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from harness import timeouts
 from harness.kube.client import Clients
+from harness.kube.conditions import condition
 from harness.kube.waits import wait_until
 
 OUT_OF_SERVICE = "node.kubernetes.io/out-of-service"
@@ -25,8 +27,8 @@ class HasDocker(Protocol):
 
 def node_ready(kube: Clients, node: str) -> str:
     """The node's Ready condition status: True, False or Unknown."""
-    conditions = kube.core.read_node(node).status.conditions or []
-    return next((c.status for c in conditions if c.type == "Ready"), "Unknown")
+    ready = condition(kube.core.read_node(node), "Ready")
+    return ready.status if ready else "Unknown"
 
 
 def out_of_service(kube: Clients, node: str) -> None:
@@ -79,4 +81,4 @@ def stopped_node(testbed: HasDocker, node: str, kube: Clients | None = None) -> 
                 status = node_ready(kube, node)
                 return status == "True", f"node {node} Ready={status}"
 
-            wait_until(ready, 180, f"node {node} Ready again after restart", interval=2)
+            wait_until(ready, timeouts.NODE_READY, f"node {node} Ready again after restart", interval=2)

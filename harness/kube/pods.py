@@ -7,6 +7,7 @@ import time
 from kubernetes import client
 from kubernetes.stream import stream
 
+from harness.kube.conditions import is_true
 from harness.kube.waits import wait_until
 
 
@@ -24,7 +25,7 @@ def describe(pod: client.V1Pod) -> str:
 
 
 def is_ready(pod: client.V1Pod) -> bool:
-    return any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])
+    return is_true(pod, "Ready")
 
 
 def wait_ready(core: client.CoreV1Api, namespace: str, names: list[str], timeout: float) -> float:

@@ -41,7 +41,7 @@ def _own_container_addresses() -> set[str]:
     import docker
     import docker.errors
 
-    from harness.cluster.testbed import NETWORK_LABEL
+    from harness.kube.labels import NETWORK_LABEL
 
     try:
         client = docker.from_env()

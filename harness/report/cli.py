@@ -1,4 +1,5 @@
-"""`harness report ...`: re-render a run's report, validate results.json, and build the trend page."""
+"""`harness report ...`: re-render a run's report, validate results.json, build the trend page, and print
+the Kubernetes AI Conformance checklist answers."""
 
 from __future__ import annotations
 
@@ -20,6 +21,12 @@ def add_commands(sub: Subcommands) -> None:
     validate = command(report, "validate", "check results.json files against the schema; exit 1 if not")
     validate.add_argument("files", nargs="+", metavar="FILE", help="results.json, or a run folder holding one")
     command(report, "schema", "print the results.json JSON Schema")
+    answers = command(
+        report,
+        "ai-conformance",
+        "print a run's Kubernetes AI Conformance checklist answers (YAML, the checklist's shape) with evidence",
+    )
+    answers.add_argument("run_dir", metavar="DIR", help="a run folder (reports/<run-id>, reports/latest)")
 
 
 def trend(args: argparse.Namespace) -> int:
@@ -76,9 +83,28 @@ def schema(args: argparse.Namespace) -> int:
     return OK
 
 
+def ai_conformance(args: argparse.Namespace) -> int:
+    import yaml
+
+    from harness.report.ai_conformance import answers
+    from harness.report.schema import problems
+
+    path = _results_file(args.run_dir)
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise CommandError(f"{path}: not JSON: {e}") from None
+    found = problems(data)
+    if found:
+        raise CommandError(f"{path}: not a results.json this harness reads: {found[0]}")
+    print(yaml.safe_dump(answers(data), sort_keys=False, allow_unicode=True, width=120), end="")
+    return OK
+
+
 COMMANDS = {
     ("report", "trend"): trend,
     ("report", "render"): render,
     ("report", "validate"): validate,
     ("report", "schema"): schema,
+    ("report", "ai-conformance"): ai_conformance,
 }

@@ -22,6 +22,9 @@ class Environment:
     cluster: str | None = None
     bring_up: str | None = None  # the testbed's bring-up figures (images, kind create, ready)
     stack: str | None = None  # the stack install figures
+    # The intervals the cluster runs with, as it says itself (cluster_timing): what a figure such as
+    # "NotReady after N s" is read against.
+    timing: dict[str, str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -51,6 +54,10 @@ def add_cluster(env: Environment, testbed: Any) -> None:
     env.cluster = getattr(spec, "name", None)
     figures = getattr(testbed, "figures", None)
     env.image_mode = getattr(figures, "mode", None) or None
+    try:
+        env.timing = {**cluster_timing(testbed.clients().api), **(env.timing or {})}
+    except Exception as e:
+        env.timing = {"unknown": type(e).__name__, **(env.timing or {})}
     docker = getattr(testbed, "docker", None)
     if docker is not None and spec is not None:
         try:
@@ -58,6 +65,34 @@ def add_cluster(env: Environment, testbed: Any) -> None:
             env.node_image = str(node.attrs["Config"]["Image"])
         except Exception as e:
             env.node_image = f"unknown ({type(e).__name__})"
+
+
+# kube-controller-manager flags that time the checks' waits, with their upstream defaults.
+CONTROLLER_MANAGER_FLAGS = {"node-monitor-grace-period": "50s", "horizontal-pod-autoscaler-sync-period": "15s"}
+
+
+def cluster_timing(api: Any) -> dict[str, str]:
+    """The controller manager's timing flags (where it runs as a pod, as on kind and kubeadm; "50s
+    (default)" when a flag is not set) and a node's heartbeat lease. (The plugin adds the KEDA timing
+    of the harness's ScaledObjects; Kueue's waitForPodsReady is named where a check sets it.)"""
+    from kubernetes import client
+
+    timing: dict[str, str] = {}
+    selector = "component=kube-controller-manager"
+    for pod in client.CoreV1Api(api).list_namespaced_pod("kube-system", label_selector=selector).items[:1]:
+        container = pod.spec.containers[0] if pod.spec else None
+        if container is not None:
+            timing.update(controller_manager_timing([*(container.command or []), *(container.args or [])]))
+    for lease in client.CoordinationV1Api(api).list_namespaced_lease("kube-node-lease", limit=1).items:
+        if lease.spec and lease.spec.lease_duration_seconds:
+            timing["node-lease-duration"] = f"{lease.spec.lease_duration_seconds}s"
+    return timing
+
+
+def controller_manager_timing(command: list[str]) -> dict[str, str]:
+    """CONTROLLER_MANAGER_FLAGS as the controller manager's command line sets them, else their defaults."""
+    flags = dict(arg.removeprefix("--").split("=", 1) for arg in command if arg.startswith("--") and "=" in arg)
+    return {flag: flags.get(flag, f"{default} (default)") for flag, default in CONTROLLER_MANAGER_FLAGS.items()}
 
 
 def topology(spec: Testbed | None) -> dict[str, Any] | None:

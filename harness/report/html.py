@@ -1,8 +1,9 @@
 """index.html: the run's report in one self-contained file (inline CSS and SVG, no scripts, no fetches).
 
 Top: the conformance profile (counts per area) and the cluster setup it describes. Then the verdict
-table, then each check with its evidence, figures and plots: its series and load over time, latency
-and errors around each disruption (the check's events as dashed lines), and the placement map.
+table, the AI conformance table (every requirement of the checklist), then each check with its
+evidence, figures and plots: its series and load over time, latency and errors around each
+disruption (the check's events as dashed lines), and the placement map.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from harness.report import ai_conformance, timing
 from harness.report.schema import VERDICTS
 from harness.report.svg import Chart, Line, line_chart, placement_map
 
@@ -21,9 +23,11 @@ table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
 th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: left; vertical-align: top; font-size: 14px; }
 th { background: #f0f0f0; }
 .passed { color: #186a1b; } .failed, .error { color: #b00020; font-weight: bold; }
-.not_applicable, .not_run { color: #777; }
+.not_applicable, .not_run, .not_checked { color: #777; }
 td.passed, td.failed, td.error, td.not_applicable, td.not_run { white-space: nowrap; }
 .counts span { display: inline-block; margin-right: 1.5em; font-size: 20px; }
+#ai-conformance-table td:nth-child(3) code { font-size: 12px; overflow-wrap: anywhere; }
+#ai-conformance-table td:nth-child(3) { max-width: 320px; }
 section.check { border-top: 1px solid #ddd; padding-top: 0.5em; margin-top: 1.5em; }
 svg.plot { display: block; margin: 0.5em 0; }
 pre { white-space: pre-wrap; background: #f7f7f7; padding: 0.5em; font-size: 13px; }
@@ -43,7 +47,9 @@ def render(data: dict[str, Any]) -> str:
         f"<p>{_when(data['run']['started'])} to {_when(data['run']['finished'])}</p>",
         _profile(data),
         _setup(data),
+        _time(checks),
         _verdicts(checks),
+        _ai_conformance(data),
     ]
     parts.extend(_check(i, c, data.get("testbed")) for i, c in enumerate(checks))
     parts.append("</body></html>")
@@ -87,6 +93,7 @@ def _setup(data: dict[str, Any]) -> str:
         ("Python", env.get("python")),
         ("bring-up", env.get("bring_up")),
         ("stack install", env.get("stack")),
+        ("timing", ", ".join(f"{k} {v}" for k, v in (env.get("timing") or {}).items())),
     ]
     pinned = data.get("versions", {})
     for name in ("lws", "kueue", "keda", "prometheus"):
@@ -119,6 +126,24 @@ def _setup(data: dict[str, Any]) -> str:
     return out
 
 
+def _time(checks: list[dict[str, Any]]) -> str:
+    """Where the time went, per area and kind (harness/report/timing.py)."""
+    areas = timing.by_area(checks)
+    if not areas:
+        return ""
+    head = "".join(f"<th>{timing.NAMES[k]}</th>" for k in timing.KINDS)
+    rows = "".join(
+        f"<tr><td>{escape(area)}</td><td>{timing.short(split['total'])}</td>"
+        + "".join(f"<td>{timing.short(split[k])}</td>" for k in timing.KINDS)
+        + "</tr>"
+        for area, split in areas.items()
+    )
+    return (
+        '<h2 id="time">Where the time went</h2><table class="time">'
+        f"<tr><th>area</th><th>total</th>{head}</tr>{rows}</table>"
+    )
+
+
 def _verdicts(checks: list[dict[str, Any]]) -> str:
     rows = []
     for i, c in enumerate(checks):
@@ -127,11 +152,47 @@ def _verdicts(checks: list[dict[str, Any]]) -> str:
         rows.append(
             f'<tr><td>{escape(c["area"])}</td><td><a href="#check-{i}">{escape(c["check"])}</a></td>'
             f'<td class="{c["verdict"]}">{LABELS.get(c["verdict"], c["verdict"])}</td>'
+            f"<td>{sum(timing.check_split(c).values()):.0f} s</td>"
             f"<td>{escape(figures)}</td><td>{escape(_first_line(c['reason']))}{diag}</td></tr>"
         )
     return (
         '<h2 id="verdicts">Verdicts</h2><table id="verdict-table"><tr><th>area</th><th>check</th>'
-        f"<th>verdict</th><th>figures</th><th>reason</th></tr>{''.join(rows)}</table>"
+        f"<th>verdict</th><th>time</th><th>figures</th><th>reason</th></tr>{''.join(rows)}</table>"
+    )
+
+
+def _ai_conformance(data: dict[str, Any]) -> str:
+    """Every requirement of the AI conformance checklist, its checks' verdicts and figures, linked."""
+    table = ai_conformance.of(data)
+    anchors = {c["nodeid"]: i for i, c in enumerate(data["checks"])}
+    rows = []
+    for r in table["requirements"]:
+        checks = (
+            "<br>".join(f'<code title="{escape(c)}">{escape(c.rsplit("::", 1)[-1])}</code>' for c in r["checks"])
+            or "none"
+        )
+        evidence = [
+            f'<a href="#check-{anchors[e["nodeid"]]}">{escape(e["nodeid"].rsplit("::", 1)[-1])}</a> '
+            f'<span class="{e["verdict"]}">{LABELS.get(e["verdict"], e["verdict"])}</span>'
+            + (f": {escape(ai_conformance.figures_text(e))}" if e["figures"] else "")
+            for e in r["evidence"]
+            if e["nodeid"] in anchors
+        ]
+        if r["verdict"] != "passed" and r["reason"]:
+            evidence.append(escape(r["reason"]))
+        if r["note"]:
+            evidence.append(f"<i>{escape(r['note'])}</i>")
+        verdict = ai_conformance.LABELS.get(r["verdict"], r["verdict"])
+        rows.append(
+            f'<tr><td title="{escape(r["description"])}"><code>{escape(r["id"])}</code></td><td>{r["level"]}</td>'
+            f'<td>{checks}</td><td class="{r["verdict"]}">{escape(verdict)}</td><td>{"<br>".join(evidence)}</td></tr>'
+        )
+    return (
+        f'<h2 id="ai-conformance">AI conformance ({escape(table["version"])})</h2>'
+        f"<p>{escape(table['checklist'])} checklist, {escape(table['source'])}: every requirement, "
+        "with the checks of this run that evidence it.</p>"
+        '<table id="ai-conformance-table"><tr><th>requirement</th><th>level</th><th>checks</th><th>verdict</th>'
+        f"<th>evidence</th></tr>{''.join(rows)}</table>"
     )
 
 
@@ -157,6 +218,7 @@ def _check(i: int, c: dict[str, Any], testbed: dict[str, Any] | None) -> str:
             )
             + "</table>"
         )
+    out.append(_steps(c))
     out.extend(line_chart(chart) for chart in charts(c))
     if c.get("placements"):
         out.append("<h4>Placement</h4>" + placement_map(c["placements"], testbed))
@@ -170,6 +232,28 @@ def _check(i: int, c: dict[str, Any], testbed: dict[str, Any] | None) -> str:
         )
     out.append("</section>")
     return "".join(out)
+
+
+def _steps(c: dict[str, Any]) -> str:
+    """The check's timeline of named steps (record.step), indented by nesting, and its time split."""
+    split = timing.check_split(c)
+    parts = ", ".join(f"{timing.NAMES[k]} {split[k]:.1f} s" for k in timing.KINDS)
+    out = f"<p class='timing'>time: {sum(split.values()):.1f} s ({parts})</p>"
+    if not c.get("steps"):
+        return out
+    origin = c.get("started") or c["steps"][0]["started"]
+    rows = "".join(
+        f"<tr><td>{s['started'] - origin:.1f}</td><td>{_step_seconds(s)}</td><td>{s['kind']}</td>"
+        f"<td style='padding-left:{8 + 16 * s.get('depth', 0)}px'>{escape(s['label'])}</td></tr>"
+        for s in c["steps"]
+    )
+    return out + (
+        "<table class='steps'><tr><th>at (s)</th><th>took (s)</th><th>kind</th><th>step</th></tr>" + rows + "</table>"
+    )
+
+
+def _step_seconds(step: dict[str, Any]) -> str:
+    return "&ndash;" if step.get("finished") is None else f"{step['finished'] - step['started']:.1f}"
 
 
 def charts(c: dict[str, Any]) -> list[Chart]:

@@ -11,24 +11,38 @@ record into results.json. Keep values JSON-serialisable: numbers, strings, lists
         record.evidence("group vllm-0: 4/4 pod UIDs changed")
         record.load(result, out_dir)             # a harness.load LoadResult and its output folder
         record.placement(group="vllm-0", rack="rack-1", node="llmc-worker", numa=0, devices=["gpu-0"])
+        with record.step("kill a worker of group vllm-0"):             # a named step (kinds below)
+            ...
 
-A check that cannot apply to this cluster calls `record.not_applicable("why")`, which ends the test
-as skipped with that reason and verdict "not_applicable". Use it only where the cluster genuinely
-lacks the feature; a missing testbed is an error, never "not applicable".
+A step is said live on the progress log and kept for the report's timeline; its kind splits the
+check's time: "setup" (making objects, starting load), "wait" (waiting for the cluster: pods
+Ready, groups formed, a controller's reaction) and "observe" (watching what the check judges).
+pytest's own fixture set-up and teardown count as set-up; the rest of the call, outside any step,
+as "other". Steps may nest; only the outermost count in the split.
+
+A check that cannot apply to this cluster calls `record.not_applicable("why")` (or raises NotApplicable):
+the plugin ends the test as skipped with that reason and verdict "not_applicable". Use it only where the
+cluster genuinely lacks the feature; a missing testbed is an error, never "not applicable".
 """
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
-import pytest
-
+from harness import progress
 from harness.load.results import LoadResult
+from harness.verdicts import NotApplicable
 
 NOT_APPLICABLE = "not applicable: "
+STEP_KINDS = ("setup", "wait", "observe")
+PHASES = ("setup", "call", "teardown")  # pytest's phases of a test, timed by the plugin
+log = logging.getLogger("llmc.check")
 
 
 @dataclass
@@ -49,6 +63,15 @@ class Series:
 class Event:
     label: str
     at: float  # epoch seconds
+
+
+@dataclass
+class Step:
+    label: str
+    kind: str  # one of STEP_KINDS
+    started: float  # epoch seconds
+    finished: float | None = None
+    depth: int = 0  # inside that many other steps: its time is already counted by the outermost
 
 
 @dataclass
@@ -84,6 +107,8 @@ class CheckRecord:
     loads: dict[str, LoadRecord] = field(default_factory=dict)
     diagnostics: str | None = None  # folder of the diagnostics bundle, for failed checks
     disruptive: bool = False  # marked @pytest.mark.disruptive
+    steps: list[Step] = field(default_factory=list)
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per pytest phase (PHASES)
     dir: Path = field(default=Path("."), repr=False)  # this check's own folder: Locust output, dumps
 
     def load_dir(self, name: str = "load") -> Path:
@@ -114,14 +139,42 @@ class CheckRecord:
         for mark in result.marks:
             self.event(mark.label, mark.at)
 
+    @contextmanager
+    def step(self, label: str, kind: str = "setup") -> Iterator[progress.Step]:
+        """Name a step of the check (as Ginkgo's By): logged live when it starts and ends, with a beat
+        while it runs (note() sets what the beat says), and kept with its kind for the report."""
+        if kind not in STEP_KINDS:
+            raise ValueError(f"step kind {kind!r}: one of {', '.join(STEP_KINDS)}")
+        entry = Step(label, kind, time.time(), depth=sum(1 for s in self.steps if s.finished is None))
+        self.steps.append(entry)
+        try:
+            with progress.step(log, label) as running:
+                yield running
+        finally:
+            entry.finished = time.time()
+
+    def timing(self) -> dict[str, float]:
+        """The check's seconds split by kind: set-up (fixtures, teardown, set-up steps), waiting for
+        the cluster, observation, and "other" (the call's time outside any step)."""
+        split = dict.fromkeys((*STEP_KINDS, "other"), 0.0)
+        split["setup"] = self.phases.get("setup", 0.0) + self.phases.get("teardown", 0.0)
+        stepped = 0.0
+        for s in self.steps:
+            if s.depth == 0 and s.finished is not None:
+                split[s.kind] += s.finished - s.started
+                stepped += s.finished - s.started
+        split["other"] = max(0.0, self.phases.get("call", 0.0) - stepped)
+        return {k: round(v, 2) for k, v in split.items()}
+
     def not_applicable(self, reason: str) -> NoReturn:
         self.verdict = "not_applicable"
         self.reason = reason
-        pytest.skip(NOT_APPLICABLE + reason)
+        raise NotApplicable(reason)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["evidence"] = data.pop("observations")
         data["series"] = data.pop("timeseries")
         data["dir"] = str(self.dir)
+        data["timing"] = self.timing()
         return data

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import versions
+from harness.report import ai_conformance
 from harness.report.environment import Environment, topology
 from harness.report.record import CheckRecord
 from harness.report.schema import SCHEMA_VERSION, VERDICTS
@@ -28,6 +29,7 @@ class Run:
 
 
 def document(run: Run, run_dir: Path, finished: float, exit_status: int | None) -> dict[str, Any]:
+    checks = [_check(r, run_dir) for r in run.records]
     return {
         "schema_version": SCHEMA_VERSION,
         "run": {
@@ -41,7 +43,8 @@ def document(run: Run, run_dir: Path, finished: float, exit_status: int | None) 
         "versions": versions.pinned(),
         "testbed": topology(run.spec),
         "profile": profile([r.verdict for r in run.records], [r.area for r in run.records]),
-        "checks": [_check(r, run_dir) for r in run.records],
+        "checks": checks,
+        "ai_conformance": ai_conformance.table(checks),
     }
 
 

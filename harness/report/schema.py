@@ -10,6 +10,8 @@ from typing import Any
 
 SCHEMA_VERSION = 1
 VERDICTS = ["passed", "failed", "not_applicable", "error", "not_run"]
+# A requirement's verdict in the AI conformance table (harness/report/ai_conformance.py).
+AI_VERDICTS = ["passed", "failed", "not_applicable", "not_run", "not_checked"]
 
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
 _STRING_OR_NULL = {"type": ["string", "null"]}
@@ -97,8 +99,65 @@ _CHECK = {
                 },
             },
         },
+        "steps": {
+            "type": "array",
+            "description": "the check's named steps (record.step), in start order",
+            "items": {
+                "type": "object",
+                "required": ["label", "kind", "started"],
+                "properties": {
+                    "label": {"type": "string"},
+                    "kind": {"enum": ["setup", "wait", "observe"]},
+                    "started": {"type": "number", "description": "epoch seconds"},
+                    "finished": _NUMBER_OR_NULL,
+                    "depth": {"type": "integer", "minimum": 0, "description": "steps it is nested in"},
+                },
+            },
+        },
+        "phases": {
+            "type": "object",
+            "description": "seconds of pytest's set-up (fixtures), call and teardown",
+            "additionalProperties": {"type": "number"},
+        },
+        "timing": {
+            "type": "object",
+            "required": ["setup", "wait", "observe", "other"],
+            "description": "seconds by kind: set-up (fixtures, teardown, set-up steps), waiting for the "
+            "cluster, observation, and the call's time outside any step",
+            "properties": {k: {"type": "number", "minimum": 0} for k in ("setup", "wait", "observe", "other")},
+        },
         "diagnostics": {**_STRING_OR_NULL, "description": "diagnostics folder, relative to the run folder"},
         "dir": {"type": "string", "description": "this check's own folder, relative to the run folder"},
+    },
+}
+
+_AI_REQUIREMENT = {
+    "type": "object",
+    "required": ["id", "category", "level", "description", "checks", "verdict", "reason", "note", "evidence"],
+    "properties": {
+        "id": {"type": "string", "description": "the checklist's requirement id, e.g. gang_scheduling"},
+        "category": {"type": "string", "description": "the checklist's section: accelerators, networking, ..."},
+        "level": {"enum": ["MUST", "SHOULD"]},
+        "kar": {"type": ["integer", "null"], "description": "its KAR number in kubernetes-sigs/ai-conformance"},
+        "description": {"type": "string", "description": "a short paraphrase of the requirement"},
+        "checks": {"type": "array", "items": {"type": "string"}, "description": "node ids of the checks mapped"},
+        "verdict": {"enum": AI_VERDICTS},
+        "reason": {"type": "string", "description": "why not checked, which checks failed, or why not applicable"},
+        "note": {"type": "string", "description": "what the mapped checks cover and do not"},
+        "evidence": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["nodeid", "junit", "verdict", "figures", "reason"],
+                "properties": {
+                    "nodeid": {"type": "string"},
+                    "junit": {"type": "string", "description": "classname.name in junit_01.xml"},
+                    "verdict": {"enum": VERDICTS},
+                    "figures": {"type": "object"},
+                    "reason": {"type": "string"},
+                },
+            },
+        },
     },
 }
 
@@ -133,6 +192,11 @@ SCHEMA: dict[str, Any] = {
                 "cluster": _STRING_OR_NULL,
                 "bring_up": _STRING_OR_NULL,
                 "stack": _STRING_OR_NULL,
+                "timing": {
+                    "type": ["object", "null"],
+                    "description": "the cluster's own timing settings (flag or setting: value)",
+                    "additionalProperties": {"type": "string"},
+                },
             },
         },
         "versions": {"type": "object", "description": "harness/versions.yaml, as pinned for this run"},
@@ -167,6 +231,17 @@ SCHEMA: dict[str, Any] = {
             "properties": {"total": _COUNTS, "areas": {"type": "object", "additionalProperties": _COUNTS}},
         },
         "checks": {"type": "array", "items": _CHECK},
+        "ai_conformance": {
+            "type": "object",
+            "description": "Kubernetes AI Conformance: every requirement of the checklist, with its checks' verdicts",
+            "required": ["checklist", "version", "source", "requirements"],
+            "properties": {
+                "checklist": {"type": "string"},
+                "version": {"type": "string"},
+                "source": {"type": "string"},
+                "requirements": {"type": "array", "items": _AI_REQUIREMENT},
+            },
+        },
     },
 }
 

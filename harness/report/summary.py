@@ -6,12 +6,15 @@ a collapsed <details> block (GitHub renders it; plain Markdown readers still see
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from harness.report.schema import VERDICTS
+from harness.report import ai_conformance, timing
+from harness.report.schema import AI_VERDICTS, VERDICTS
 
 ICONS = {"passed": "✅", "failed": "❌", "error": "💥", "not_applicable": "⚪", "not_run": "⏸"}
+AI_ICONS = {"passed": "✅", "failed": "❌", "not_applicable": "⚪", "not_run": "⏸", "not_checked": "⚫"}
 NAMES = {"not_applicable": "not applicable", "not_run": "not run"}
 
 
@@ -33,6 +36,8 @@ def render(data: dict[str, Any]) -> str:
         setup.append(f"image mode {env['image_mode']}")
     setup.append(f"harness {env['harness_version']}")
     lines += ["; ".join(setup) + ".", ""]
+    if env.get("timing"):
+        lines += ["Cluster timing: " + ", ".join(f"{k} {v}" for k, v in env["timing"].items()) + ".", ""]
 
     shown = [v for v in VERDICTS if v != "not_run" or total[v]]
     lines.append("| area | " + " | ".join(NAMES.get(v, v) for v in shown) + " |")
@@ -40,6 +45,8 @@ def render(data: dict[str, Any]) -> str:
     for area, c in data["profile"]["areas"].items():
         lines.append(f"| {area} | " + " | ".join(str(c[v]) for v in shown) + " |")
     lines.append("")
+
+    lines += time_table(data["checks"])
 
     bad = [c for c in data["checks"] if c["verdict"] in ("failed", "error")]
     if bad:
@@ -54,13 +61,59 @@ def render(data: dict[str, Any]) -> str:
         lines += [f"- {c['area']}: {c['check']} — {_one_line(c['reason'])}" for c in skipped]
         lines.append("")
 
-    lines += ["<details><summary>All checks and figures</summary>", "", "| | area | check | figures |"]
-    lines.append("|---|---|---|---|")
+    lines += ai_conformance_table(data)
+
+    lines += ["<details><summary>All checks and figures</summary>", "", "| | area | check | time | figures |"]
+    lines.append("|---|---|---|---|---|")
     for c in data["checks"]:
         figures = ", ".join(f"{k} {_num(f['value'])} {f['unit']}" for k, f in c["figures"].items())
-        lines.append(f"| {ICONS.get(c['verdict'], '?')} | {c['area']} | {_cell(c['check'])} | {_cell(figures)} |")
+        split = timing.check_split(c)
+        spent = f"{sum(split.values()):.0f} s (" + " / ".join(f"{split[k]:.0f}" for k in timing.KINDS) + ")"
+        lines.append(
+            f"| {ICONS.get(c['verdict'], '?')} | {c['area']} | {_cell(c['check'])} | {spent} | {_cell(figures)} |"
+        )
+    lines.append("")
+    lines.append("time: total (" + " / ".join(timing.NAMES[k] for k in timing.KINDS) + "), seconds")
     lines += ["", "</details>", ""]
     return "\n".join(lines)
+
+
+def ai_conformance_table(data: dict[str, Any]) -> list[str]:
+    """Every requirement of the AI conformance checklist: level, checks, verdict and the evidence."""
+    table = ai_conformance.of(data)
+    rows = table["requirements"]
+    counts = Counter(r["verdict"] for r in rows)
+    head = ", ".join(f"{counts[v]} {ai_conformance.LABELS.get(v, v)}" for v in AI_VERDICTS if counts[v])
+    lines = [f"### AI conformance ({table['version']}): {head}", ""]
+    lines += ["| requirement | level | checks | verdict | evidence |", "|---|---|---|---|---|"]
+    for r in rows:
+        checks = "<br>".join(f"`{c.removeprefix('suites/')}`" for c in r["checks"]) or "none"
+        evidence = [
+            f"{ICONS.get(e['verdict'], '?')} `{e['nodeid'].rsplit('::', 1)[-1]}`"
+            + (f": {ai_conformance.figures_text(e)}" if e["figures"] else "")
+            for e in r["evidence"]
+        ]
+        if r["verdict"] != "passed" and r["reason"]:
+            evidence.append(_one_line(r["reason"]))
+        if r["note"]:
+            evidence.append(f"_{_cell(r['note'])}_")
+        verdict = f"{AI_ICONS[r['verdict']]} {ai_conformance.LABELS.get(r['verdict'], r['verdict'])}"
+        lines.append(f"| `{r['id']}` | {r['level']} | {checks} | {verdict} | {'<br>'.join(evidence)} |")
+    return [*lines, ""]
+
+
+def time_table(checks: list[dict[str, Any]]) -> list[str]:
+    """Where the time went, per area: set-up, waiting for the cluster, observation, other."""
+    areas = timing.by_area(checks)
+    if not areas:
+        return []
+    head = " | ".join(timing.NAMES[k] for k in timing.KINDS)
+    lines = ["### Where the time went", "", f"| area | total | {head} |", "|---|" + "---:|" * (len(timing.KINDS) + 1)]
+    total = {k: sum(a[k] for a in areas.values()) for k in (*timing.KINDS, "total")}
+    for area, split in [*areas.items(), ("**all**", total)]:
+        cells = " | ".join(timing.short(split[k]) for k in ("total", *timing.KINDS))
+        lines.append(f"| {area} | {cells} |")
+    return [*lines, ""]
 
 
 def write_summary(run_dir: Path, data: dict[str, Any]) -> Path:

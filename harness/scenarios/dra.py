@@ -5,17 +5,14 @@ is what the check tests; the control is the same claim without the constraint.
 
 from __future__ import annotations
 
-from kubernetes import client
-
+from harness import timeouts
 from harness.checks import NotApplicable
 from harness.dra.claims import FAKE_GPU, Claim, claim_pod
 from harness.dra.profile import DeviceProfile
 from harness.kube.client import Clients
-from harness.kube.dynamic import create
-from harness.kube.waits import wait_until
+from harness.kube.labels import RESOURCE_API
+from harness.kube.objects import create, delete, wait_deleted
 from harness.spec.model import HardwareProfile
-
-RESOURCE_API = ("resource.k8s.io", "v1")
 
 
 def nvlink_claim(profile: HardwareProfile, constrained: bool = True, devices: DeviceProfile = FAKE_GPU) -> Claim:
@@ -53,23 +50,12 @@ def submit(kube: Clients, namespace: str, claim: Claim, node: str | None = None)
     """The claim and a pod holding it (on `node` when given); their names."""
     create(kube, claim.obj(), namespace)
     pod = claim_pod(f"{claim.name}-pod", claim.name, node)
-    kube.core.create_namespaced_pod(namespace, pod)
+    create(kube, pod, namespace)
     return claim.name, pod["metadata"]["name"]
 
 
 def release(kube: Clients, namespace: str, claim: str, pod: str) -> None:
     """Delete a pod and its claim and wait until the claim (and so its devices) is gone."""
     kube.core.delete_namespaced_pod(pod, namespace, grace_period_seconds=0)
-    claims = client.CustomObjectsApi(kube.api)
-    claims.delete_namespaced_custom_object(*RESOURCE_API, namespace, "resourceclaims", claim)
-
-    def gone() -> tuple[bool, str]:
-        try:
-            claims.get_namespaced_custom_object(*RESOURCE_API, namespace, "resourceclaims", claim)
-        except client.exceptions.ApiException as e:
-            if e.status == 404:
-                return True, "deleted"
-            raise
-        return False, "claim still present"
-
-    wait_until(gone, 60, f"claim {namespace}/{claim} released", interval=1)
+    delete(kube, RESOURCE_API, "ResourceClaim", claim, namespace)
+    wait_deleted(kube, RESOURCE_API, "ResourceClaim", claim, namespace, timeout=timeouts.REACTION)

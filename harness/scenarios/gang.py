@@ -15,31 +15,31 @@ from typing import Any
 
 import yaml
 
-from harness.checks import NotApplicable
+from harness import timeouts
+from harness.builders.kueue import ROOMY, ClusterQueue, LocalQueue, ResourceFlavor, WorkloadPriorityClass
+from harness.builders.lws import LeaderWorkerSet
 from harness.checks.gang import Binding, Pods, group_pods, native_pods, watch_binding, watch_until_whole, workload_of
-from harness.cluster.existing import ExistingCluster, ensure_stack
+from harness.cluster.existing import ExistingCluster
 from harness.cluster.testbed import TestbedCluster
 from harness.dra.profile import DeviceProfile
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
+from harness.kube.objects import cluster_objects, create
+from harness.serving.gpu_groups import GpuLayout, gpu_group, native_gang
+from harness.serving.images import build_mock_vllm
 from harness.stack import KueueOptions, install_stack, kueue
-from harness.workloads import queues
-from harness.workloads.gpu_groups import GpuLayout, gpu_group, native_gang
-from harness.workloads.images import build_mock_vllm
-from harness.workloads.queues import (
-    cluster_objects,
-    create,
-    gpu_cluster_queue,
-    local_queue,
-    resource_flavor,
-    workload_priority_class,
-)
+from harness.stack.existing import ensure_stack
+from harness.verdicts import NotApplicable
 
-WAIT_FOR_PODS_READY = "30s"  # the suite's Kueue: a group not Ready within this is evicted and requeued
 QUEUE = "gpus"  # the LocalQueue in every scratch namespace
-OBSERVE = 20  # seconds every group is watched once all its pods exist
+# A window that proves a negative (no group bound in part): every group is watched this long once all
+# its pods exist. Kueue decides on a Workload, and the scheduler tries an ungated pod, within a
+# second or two of its creation, and both retry on every change in the cluster; a gang that leaks
+# binds its first pods in those first seconds. 20 s is ten times that on a busy testbed, and twice
+# HOLD, the time a group may take to be bound whole.
+OBSERVE = 20
 HOLD = 10  # a group partially bound this long is partial placement, not a group being bound
-WHOLE = 180  # seconds a group that should run may take to be whole on nodes
+WHOLE = timeouts.GROUP_WHOLE  # a group that should run is whole on nodes
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,12 @@ def require_wait_for_pods_ready(kube: Clients) -> None:
         raise NotApplicable(f"Kueue's Configuration ({kueue.CONFIG_MAP}) has no waitForPodsReady: nothing evicts")
 
 
+def wait_for_pods_ready(testbed: TestbedCluster) -> str:
+    """The suite's Kueue waitForPodsReady: a group not Ready within it is evicted and requeued (the
+    testbed's timing, so the report says it)."""
+    return f"{testbed.spec.timing.kueue_wait_for_pods_ready}s"
+
+
 @contextmanager
 def gpu_quota(
     testbed: TestbedCluster | ExistingCluster,
@@ -115,10 +121,14 @@ def gpu_quota(
     try:
         resource = quota_resource(kube, devices.gpu_class())
         objects = [
-            resource_flavor(flavor),
-            gpu_cluster_queue(quota.cluster_queue, flavor, quota.layout.total, True, resource),
-            workload_priority_class(quota.low, 100),
-            workload_priority_class(quota.high, 1000),
+            ResourceFlavor(flavor).obj(),
+            ClusterQueue(quota.cluster_queue)
+            .flavor(flavor)
+            .quota(**ROOMY, gpus=quota.layout.total, gpu_resource=resource)
+            .preempt_lower_priority()
+            .obj(),
+            WorkloadPriorityClass(quota.low, 100).obj(),
+            WorkloadPriorityClass(quota.high, 1000).obj(),
         ]
         with cluster_objects(kube, objects):
             yield quota
@@ -132,13 +142,13 @@ def gang_namespace(kube: Clients, quota: Quota, prefix: str) -> Iterator[str]:
     and the LocalQueue QUEUE."""
     with scratch_namespace(kube.core, prefix) as ns:
         create(kube, quota.layout.claim_template(quota.devices), ns)
-        create(kube, local_queue(QUEUE, quota.cluster_queue), ns)
+        create(kube, LocalQueue(QUEUE, quota.cluster_queue).obj(), ns)
         yield ns
 
 
 def _submit(kube: Clients, namespace: str, name: str, size: int, queued: bool, priority: str | None = None) -> None:
     lws = gpu_group(name, size)
-    create(kube, queues.queued(lws, QUEUE, priority) if queued else lws, namespace)
+    create(kube, LeaderWorkerSet(lws).queue(QUEUE, priority).obj() if queued else lws, namespace)
 
 
 def group_that_does_not_fit(kube: Clients, namespace: str, quota: Quota, queued: bool = True) -> Binding:
@@ -172,7 +182,7 @@ def competing_groups(kube: Clients, namespace: str, quota: Quota, queued: bool =
 def stuck_group(kube: Clients, namespace: str) -> str:
     """A queued group of 2 whose readiness never passes (an engine that never finishes loading);
     returns its Kueue Workload's name."""
-    create(kube, queues.queued(gpu_group("stuck", 2, readiness_path="/never-ready"), QUEUE), namespace)
+    create(kube, LeaderWorkerSet(gpu_group("stuck", 2, readiness_path="/never-ready")).queue(QUEUE).obj(), namespace)
     return workload_of(kube, namespace, "stuck", "stuck-0")
 
 

@@ -17,23 +17,24 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from kubernetes import utils, watch
+from kubernetes import watch
 
+from harness import timeouts
+from harness.builders.lws import LeaderWorkerSet
 from harness.checks import CheckFailed
-from harness.checks.restart import GROUP_INDEX_LABEL, Seen, Startup, group_members, wait_group_formed
+from harness.checks.restart import Seen, Startup, group_members, wait_group_formed
 from harness.kube.client import Clients
+from harness.kube.conditions import is_true
+from harness.kube.labels import LWS_GROUP_INDEX_LABEL, LWS_NAME_LABEL
 from harness.kube.namespaces import scratch_namespace
 from harness.kube.node_faults import StoppedNode, out_of_service
+from harness.kube.objects import Object, create
+from harness.serving.manifests import PORT, Engine, leader_service, lws_leaders, mock_vllm_lws
 from harness.spec.model import PortMapping
-from harness.workloads.manifests import LWS_NAME_LABEL, Engine, Object, leader_service, lws_leaders, mock_vllm_lws
-from harness.workloads.queues import create
-from harness.workloads.readiness import ready_when_listening
 
 NAME, GROUPS, SIZE = "vllm", 2, 2
 ENGINE = Engine(inter_token_latency_ms=5, shutdown_timeout_seconds=2, termination_grace_period_seconds=5)
-RECOVERY = 180  # seconds a group may take to be whole again
 RECREATE = "RecreateGroupOnPodRestart"  # LWS's default restartPolicy
-NOT_READY = 120  # seconds a stopped node may take to be marked not Ready (about 45 s on kind)
 
 
 @dataclass(frozen=True)
@@ -49,9 +50,9 @@ def served_groups(kube: Clients, port: PortMapping, prefix: str, restart_policy:
     with scratch_namespace(kube.core, prefix) as ns:
         lws = mock_vllm_lws(NAME, size=SIZE, replicas=GROUPS, engine=ENGINE, restart_policy=restart_policy)
         create(kube, lws, ns)
-        utils.create_from_dict(kube.api, leader_service(f"{NAME}-api", lws_leaders(NAME), port.node_port), namespace=ns)
+        create(kube, leader_service(f"{NAME}-api", lws_leaders(NAME), port.node_port), ns)
         for group in range(GROUPS):
-            wait_group_formed(kube, ns, NAME, group, SIZE, timeout=RECOVERY)
+            wait_group_formed(kube, ns, NAME, group, SIZE, timeout=timeouts.GROUP_WHOLE)
         yield Served(ns, port.host_port)
 
 
@@ -85,15 +86,19 @@ def lose_node(kube: Clients, stop: StoppedNode) -> float:
     an operator (or a node-health controller) does for a node that is gone; without it the node's
     pods stay Terminating and their names block the group's new pods. Returns the seconds to not Ready."""
     stop.stop()
-    seconds = stop.wait_not_ready(kube, timeout=NOT_READY)
+    seconds = stop.wait_not_ready(kube, timeout=timeouts.NODE_NOT_READY)
     out_of_service(kube, stop.node)
     return seconds
 
 
 def leader_ready_group(name: str, startup_policy: str) -> Object:
-    """One group of 3 whose members are Ready once they listen, after a 3 s warm-up (mock vLLM's own
-    /health waits for the ring, which would deadlock LeaderReady)."""
-    return ready_when_listening(mock_vllm_lws(name, size=3, engine=ENGINE, startup_policy=startup_policy), 3)
+    """One group of 3 whose members are Ready once they listen, after a 3 s warm-up. Mock vLLM's own
+    /health makes the leader Ready only once every worker joined its ring, which would deadlock
+    LeaderReady (workers wait for a leader that waits for them); a leader Ready once it listens is
+    what LeaderReady is for: a head process that must be up before its workers start."""
+    listening = {"tcpSocket": {"port": PORT}, "initialDelaySeconds": 3, "periodSeconds": 1}
+    lws = mock_vllm_lws(name, size=3, engine=ENGINE, startup_policy=startup_policy)
+    return LeaderWorkerSet(lws).readiness(listening).obj()
 
 
 # LeaderReady, observed.
@@ -133,8 +138,7 @@ class StartupWatch:
 
 
 def _is_ready(pod: dict[str, Any]) -> bool:
-    conditions = pod.get("status", {}).get("conditions") or []
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+    return is_true(pod, "Ready")
 
 
 @contextmanager
@@ -142,7 +146,7 @@ def watch_startup(kube: Clients, namespace: str, lws: str, group: int, seconds: 
     """Watch the group's pods for at most `seconds`, in a thread; the watch is open when the block
     starts (create the LWS inside it) and stopped when it ends."""
     seen = StartupWatch(f"{lws}-{group}")
-    selector = f"{LWS_NAME_LABEL}={lws},{GROUP_INDEX_LABEL}={group}"
+    selector = f"{LWS_NAME_LABEL}={lws},{LWS_GROUP_INDEX_LABEL}={group}"
     # From the resourceVersion of a list: no event between this list and the watch is missed.
     version = kube.core.list_namespaced_pod(namespace, label_selector=selector).metadata.resource_version
     opened = threading.Event()

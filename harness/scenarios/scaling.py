@@ -10,16 +10,17 @@ from contextlib import contextmanager
 
 import requests
 
+from harness import timeouts
 from harness.checks import scaling
 from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
-from harness.kube.dynamic import create
 from harness.kube.namespaces import scratch_namespace
+from harness.kube.objects import create
 from harness.kube.waits import wait_until
 from harness.load import LoadSpec
-from harness.workloads import buffer, inference
-from harness.workloads.inference import Service
-from harness.workloads.manifests import Engine
+from harness.serving import buffer, inference
+from harness.serving.inference import Service
+from harness.serving.manifests import Engine
 
 SIZE = 2
 # Two sequences per engine: a few users already make a queue, which is what KEDA scales on.
@@ -44,7 +45,7 @@ def most_groups(testbed: TestbedCluster) -> int:
 def queue_load(testbed: TestbedCluster, groups: int, duration: float) -> LoadSpec:
     # At `groups` groups, users - 2 * groups requests still wait: enough for KEDA to want more.
     return LoadSpec(
-        target=f"http://127.0.0.1:{testbed.spec.ports[0].host_port}",
+        target=testbed.endpoint().url,
         users=6 * groups,
         spawn_rate=6 * groups,
         duration=duration,
@@ -57,7 +58,7 @@ def queue_scaled_service(kube: Clients, testbed: TestbedCluster, namespace: str,
     """One whole group behind the testbed's NodePort; with `keda`, a ScaledObject on the engines'
     queue between 1 group and one per worker (the control for scaling leaves it out)."""
     svc = inference.deploy(
-        kube, namespace, inference.inference_lws("infer", SIZE, 1, ENGINE), testbed.spec.ports[0].node_port
+        kube, namespace, inference.inference_lws("infer", SIZE, 1, ENGINE), testbed.endpoint().node_port
     )
     inference.wait_whole(kube, svc, 1)
     if keda:
@@ -87,7 +88,7 @@ def scale_up_seconds(
             placeholders = buffer.fill(kube, ns, nodes, priority_class, leave_millis=BUFFER_CPU_MILLIS // 2)
             scaling.buffer_placed(placeholders, nodes)
         inference.patch_lws(kube, svc, {"spec": {"replicas": top}})
-        seconds = scaling.scaled_to(kube, svc, top, timeout=180)
+        seconds = scaling.scaled_to(kube, svc, top, timeout=timeouts.SCALE)
         return seconds, placeholders, scaling.buffer_preempted(kube, ns, placeholders) if placeholders else []
 
 
@@ -100,10 +101,10 @@ def from_zero_service(
     first request, inference.waiting_query (the engines' queue alone, the control) cannot."""
     with scratch_namespace(kube.core, "fromzero") as ns:
         svc = inference.deploy(kube, ns, inference.inference_lws("infer", SIZE, 0, ENGINE), node_port=None)
-        for obj in inference.gateway("gateway", svc.service, testbed.spec.ports[0].node_port, hold):
+        for obj in inference.gateway("gateway", svc.service, testbed.endpoint().node_port, hold):
             create(kube, obj, ns)
         create(kube, inference.scaled_object(svc, THRESHOLD, 0, 1, query(ns)), ns)
-        url = f"http://127.0.0.1:{testbed.spec.ports[0].host_port}/health"
+        url = f"{testbed.endpoint().url}/health"
 
         def gateway_answers() -> tuple[bool, str]:
             try:
@@ -111,6 +112,6 @@ def from_zero_service(
             except requests.RequestException as e:
                 return False, f"{url}: {type(e).__name__}"
 
-        wait_until(gateway_answers, 120, "the gateway answers through the testbed's port", interval=1)
-        scaling.scaled_to(kube, svc, 0, timeout=60)
+        wait_until(gateway_answers, timeouts.POD_READY, "the gateway answers through the testbed's port", interval=1)
+        scaling.scaled_to(kube, svc, 0, timeout=timeouts.REACTION)
         yield svc

@@ -8,16 +8,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from harness import timeouts
+from harness.builders.core import web_pod
 from harness.checks import CheckFailed
 from harness.checks.smoke import WEB_PORT, WebPods
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
-from harness.kube.objects import web_pod
+from harness.kube.objects import create
 from harness.kube.pods import wait_ready
 from harness.kube.waits import WaitTimeout
 from harness.spec import Testbed
-
-READY = 180  # seconds every web pod may take to be Ready
 
 
 def start_web_pods(kube: Clients, spec: Testbed, namespace: str, pinned: bool = True) -> WebPods:
@@ -27,10 +27,10 @@ def start_web_pods(kube: Clients, spec: Testbed, namespace: str, pinned: bool = 
         pod = web_pod(f"web-{i}", node.name, WEB_PORT)
         if not pinned:
             del pod["spec"]["nodeSelector"]
-        kube.core.create_namespaced_pod(namespace, pod)
+        create(kube, pod, namespace)
         by_node[node.name] = pod["metadata"]["name"]
     try:
-        seconds = wait_ready(kube.core, namespace, list(by_node.values()), READY)
+        seconds = wait_ready(kube.core, namespace, list(by_node.values()), timeouts.POD_READY)
     except WaitTimeout as e:
         raise CheckFailed(f"not every worker runs a pod: {e}") from None
     return WebPods(namespace, by_node, seconds)

@@ -15,14 +15,16 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from harness import timeouts
 from harness.checks import NotApplicable
 from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
+from harness.kube.labels import LWS_NAME_LABEL
 from harness.kube.waits import wait_until
 from harness.load import LoadSpec
-from harness.workloads import inference
-from harness.workloads.inference import Service
-from harness.workloads.manifests import LWS_NAME_LABEL, Engine
+from harness.serving import inference
+from harness.serving.inference import Service
+from harness.serving.manifests import Engine
 
 SIZE = 2
 PRE_STOP = 5  # s: covers the readiness probe period and kube-proxy catching up
@@ -48,7 +50,7 @@ def load_spec(
     testbed: TestbedCluster, duration: float, tokens: int = STREAM_TOKENS, users: int = 4, request_timeout: float = 120
 ) -> LoadSpec:
     return LoadSpec(
-        target=f"http://127.0.0.1:{testbed.spec.ports[0].host_port}",
+        target=testbed.endpoint().url,
         users=users,
         spawn_rate=users,
         duration=duration,
@@ -65,7 +67,7 @@ def wait_traffic(out: Path, requests: int = 10) -> None:
         done = (out / "requests.jsonl").read_text().count("\n") if (out / "requests.jsonl").exists() else 0
         return done >= requests, f"{done} requests finished"
 
-    wait_until(flowing, 60, f"{requests} requests through the load", interval=0.5)
+    wait_until(flowing, timeouts.REACTION, f"{requests} requests through the load", interval=0.5)
 
 
 def serving_groups(testbed: TestbedCluster) -> int:
@@ -84,7 +86,7 @@ def drained_groups(kube: Clients, testbed: TestbedCluster, namespace: str, pre_s
     lws = inference.inference_lws(
         "infer", SIZE, count, engine, worker_pre_stop_seconds=worker_pre_stop, node_per_group=True
     )
-    svc = inference.deploy(kube, namespace, lws, testbed.spec.ports[0].node_port)
+    svc = inference.deploy(kube, namespace, lws, testbed.endpoint().node_port)
     inference.wait_whole(kube, svc, count)
     return svc
 
@@ -103,7 +105,7 @@ def rolling_groups(
         max_unavailable=max_unavailable,
         max_surge=max_surge,
     )
-    svc = inference.deploy(kube, namespace, lws, testbed.spec.ports[0].node_port)
+    svc = inference.deploy(kube, namespace, lws, testbed.endpoint().node_port)
     inference.wait_whole(kube, svc, count)
     return svc, lws
 
@@ -135,7 +137,7 @@ def spread_groups(kube: Clients, testbed: TestbedCluster, namespace: str) -> tup
     lws = inference.inference_lws(
         "infer", SIZE, count, GRACEFUL, worker_pre_stop_seconds=WORKER_PRE_STOP, spread_members=True
     )
-    svc = inference.deploy(kube, namespace, lws, testbed.spec.ports[0].node_port)
+    svc = inference.deploy(kube, namespace, lws, testbed.endpoint().node_port)
     inference.wait_whole(kube, svc, count)
     hosts = inference.groups_on(kube, svc)
     node = max(hosts, key=lambda n: (len(hosts[n]), n))

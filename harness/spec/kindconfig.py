@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.spec.model import Testbed
+import yaml
+
+from harness.spec.model import Testbed, Timing
 
 CERTS_D = "/etc/containerd/certs.d"
 
@@ -31,14 +33,6 @@ apiVersion: kubeadm.k8s.io/v1beta4
 timeouts:
   kubernetesAPICall: 5m0s
   controlPlaneComponentHealthCheck: 8m0s
-"""
-
-# Kubernetes >= 1.35 kubelets refuse cgroup v1 unless told otherwise; kind skips kubeadm preflight,
-# so this one setting is enough. Only set when the host is on cgroup v1.
-CGROUP_V1_PATCH = """\
-kind: KubeletConfiguration
-apiVersion: kubelet.config.k8s.io/v1beta1
-failCgroupV1: false
 """
 
 
@@ -82,7 +76,34 @@ def kind_config(testbed: Testbed, runtime: NodeRuntime) -> dict[str, Any]:
         config["featureGates"] = dict(sorted(testbed.feature_gates.items()))
     if testbed.runtime_config:
         config["runtimeConfig"] = dict(sorted(testbed.runtime_config.items()))
-    config["kubeadmConfigPatches"] = [KUBEADM_TIMEOUTS_PATCH]
-    if runtime.cgroup_v1:
-        config["kubeadmConfigPatches"].append(CGROUP_V1_PATCH)
+    config["kubeadmConfigPatches"] = [
+        KUBEADM_TIMEOUTS_PATCH,
+        yaml.safe_dump(controller_manager(testbed.timing), sort_keys=False),
+        yaml.safe_dump(kubelet(testbed.timing, runtime.cgroup_v1), sort_keys=False),
+    ]
+    return config
+
+
+def controller_manager(timing: Timing) -> dict[str, Any]:
+    """The testbed's node-monitor grace period and HPA sync period (kubeadm ClusterConfiguration)."""
+    args = {
+        "node-monitor-grace-period": f"{timing.node_monitor_grace_period}s",
+        "horizontal-pod-autoscaler-sync-period": f"{timing.hpa_sync_period}s",
+    }
+    return {
+        "kind": "ClusterConfiguration",
+        "apiVersion": "kubeadm.k8s.io/v1beta4",
+        "controllerManager": {"extraArgs": [{"name": k, "value": v} for k, v in args.items()]},
+    }
+
+
+def kubelet(timing: Timing | None, cgroup_v1: bool) -> dict[str, Any]:
+    """Every kubelet's heartbeat lease (None: upstream's); and on a cgroup v1 host `failCgroupV1: false`
+    (Kubernetes >= 1.35 kubelets refuse cgroup v1 unless told otherwise; kind skips kubeadm preflight,
+    so this is enough)."""
+    config: dict[str, Any] = {"kind": "KubeletConfiguration", "apiVersion": "kubelet.config.k8s.io/v1beta1"}
+    if timing is not None:
+        config["nodeLeaseDurationSeconds"] = timing.node_lease_duration
+    if cgroup_v1:
+        config["failCgroupV1"] = False
     return config

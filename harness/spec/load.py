@@ -22,6 +22,7 @@ from harness.spec.model import (
     PCIeSwitch,
     PortMapping,
     Testbed,
+    Timing,
 )
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -41,10 +42,27 @@ MAX_PER_LEVEL = 8  # NUMA nodes per node, switches per NUMA node
 MAX_DEVICES_PER_SWITCH = 16
 NODE_PORTS = range(30000, 32768)
 
-TOP_KEYS = {"name", "kubernetes", "featureGates", "runtimeConfig", "ports", "hardwareProfiles", "nodes", "driver"}
+TOP_KEYS = {
+    "name",
+    "kubernetes",
+    "featureGates",
+    "runtimeConfig",
+    "ports",
+    "hardwareProfiles",
+    "nodes",
+    "driver",
+    "timing",
+}
 # The DRA driver a testbed runs (harness/dra/install.py installs it): the fake GPU/NIC driver, its
 # NVIDIA-shaped personality, or Kubernetes' own DRA test driver (GPU counts only: no NICs, no topology).
 DRIVERS = ("fake-gpu", "fake-gpu-nvidia", "dra-test-driver")
+# timing: spec key -> Timing field, with the seconds allowed.
+TIMING_KEYS = {
+    "nodeMonitorGracePeriodSeconds": ("node_monitor_grace_period", 8, 300),
+    "nodeLeaseDurationSeconds": ("node_lease_duration", 4, 300),
+    "hpaSyncPeriodSeconds": ("hpa_sync_period", 1, 60),
+    "kueueWaitForPodsReadySeconds": ("kueue_wait_for_pods_ready", 5, 600),
+}
 PROFILE_KEYS = {"gpu", "nic", "numa", "nvlinkCliques"}
 NODE_KEYS = {"role", "count", "zone", "rack", "hardware", "labels"}
 ROLES = ("control-plane", "worker")
@@ -212,6 +230,7 @@ def _read_testbed(check: _Checker, data: Any, source: str) -> Testbed | None:
 
     nodes = _read_nodes(check, top.get("nodes"), name or "kind", profiles) if "nodes" in top else []
     driver = _read_driver(check, top.get("driver", "fake-gpu"), profiles)
+    timing = _read_timing(check, top.get("timing", {}))
     if check.problems or not name:
         return None
     return Testbed(
@@ -224,7 +243,29 @@ def _read_testbed(check: _Checker, data: Any, source: str) -> Testbed | None:
         ports=tuple(ports),
         source=source,
         driver=driver,
+        timing=timing,
     )
+
+
+def _read_timing(check: _Checker, data: Any) -> Timing:
+    values: dict[str, int] = {}
+    for key, value in check.mapping(data, "timing", set(TIMING_KEYS)).items():
+        if key not in TIMING_KEYS:
+            continue  # reported as an unknown field
+        name, low, high = TIMING_KEYS[key]
+        seconds = check.integer(value, f"timing.{key}", low, high)
+        if seconds is not None:
+            values[name] = seconds
+    timing = Timing(**values)
+    # The node controller must see several heartbeats per grace period, or a busy node flaps NotReady.
+    if timing.node_monitor_grace_period < timing.node_lease_duration:
+        check.fail(
+            "timing.nodeMonitorGracePeriodSeconds",
+            f"{timing.node_monitor_grace_period} s is shorter than the node lease "
+            f"({timing.node_lease_duration} s, renewed every {timing.node_lease_duration / 4:g} s): "
+            "at least the lease duration",
+        )
+    return timing
 
 
 def _read_ports(check: _Checker, data: Any) -> list[PortMapping]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from harness.verdicts import NotApplicable
+
 # Node labels the harness sets from the spec. The zone label is the well-known one; racks have no
 # upstream label, so the harness owns one (suites and Kueue topologies refer to it by this name).
 ZONE_LABEL = "topology.kubernetes.io/zone"
@@ -108,6 +110,32 @@ class PortMapping:
     node_port: int
     host_port: int
 
+    @property
+    def url(self) -> str:
+        """The mapped NodePort's base URL on the host: the only address load may go to."""
+        return f"http://127.0.0.1:{self.host_port}"
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Control-plane and controller intervals the testbed runs with, in seconds. Upstream defaults suit
+    production clusters; a testbed shortens them so that checks wait on the cluster's reaction, not on
+    a timer. The report records what the cluster actually runs with (report/environment.py), so a
+    figure such as "NotReady after N s" is read against them."""
+
+    # kube-controller-manager --node-monitor-grace-period: a node whose kubelet has not renewed its
+    # lease this long is marked NotReady (upstream 50 s).
+    node_monitor_grace_period: int = 20
+    # kubelet nodeLeaseDurationSeconds: the heartbeat lease, renewed every quarter of it (upstream
+    # 40 s, so every 10 s); 16 s renews every 4 s, five heartbeats per grace period.
+    node_lease_duration: int = 16
+    # kube-controller-manager --horizontal-pod-autoscaler-sync-period: how often the HPA behind a
+    # KEDA ScaledObject acts on its metric (upstream 15 s).
+    hpa_sync_period: int = 5
+    # Kueue's waitForPodsReady timeout where the gang suite turns it on: a group not Ready this long
+    # is evicted and requeued. Above the time a healthy group takes to be Ready on a busy testbed.
+    kueue_wait_for_pods_ready: int = 30
+
 
 @dataclass(frozen=True)
 class Testbed:
@@ -120,6 +148,7 @@ class Testbed:
     ports: tuple[PortMapping, ...]
     source: str  # the file it came from, for messages
     driver: str = "fake-gpu"  # harness.spec.load.DRIVERS
+    timing: Timing = Timing()
 
     @property
     def workers(self) -> list[Node]:
@@ -128,3 +157,10 @@ class Testbed:
     @property
     def control_plane(self) -> Node:
         return next(n for n in self.nodes if n.role == "control-plane")
+
+    def endpoint(self) -> PortMapping:
+        """The NodePort mapped to 127.0.0.1 that services are exposed on (the first of `ports`)."""
+        if not self.ports:
+            # An existing cluster maps a NodePort to 127.0.0.1 only when the user says so (--llmc-host-port).
+            raise NotApplicable("no NodePort is mapped to 127.0.0.1 (spec `ports:`, or --llmc-host-port N:H)")
+        return self.ports[0]

@@ -82,7 +82,8 @@ def install(args: argparse.Namespace) -> int:
 
 
 def _install_existing(args: argparse.Namespace, mode: Mode | None) -> int:
-    from harness.cluster.existing import ContextError, ExistingCluster, ensure_stack, resolve
+    from harness.cluster.existing import ContextError, ExistingCluster, resolve
+    from harness.stack.existing import ensure_stack
 
     try:
         cluster = ExistingCluster(resolve(args.kubeconfig, args.context), mode)

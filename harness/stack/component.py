@@ -18,9 +18,10 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
 
 from harness.kube.client import Clients
+from harness.kube.conditions import condition, is_true
+from harness.kube.objects import Object
 from harness.kube.pods import describe
 from harness.kube.waits import WaitTimeout, wait_until
-from harness.stack.render import Object
 from harness.supply import Mode
 
 # How the API server reports a webhook it could not reach (service not ready, TLS not yet valid, ...).
@@ -67,31 +68,23 @@ def _not_ready(objects: list[Object], kube: Clients) -> list[str]:
         kind, meta = obj["kind"], obj["metadata"]
         if kind == "CustomResourceDefinition":
             crd = ext.read_custom_resource_definition(meta["name"])
-            if not _condition(crd.status.conditions, "Established"):
+            if not is_true(crd, "Established"):
                 pending.append(f"CRD {meta['name']} not Established")
         elif kind == "Deployment":
             d = kube.apps.read_namespaced_deployment(meta["name"], meta["namespace"])
             want = d.spec.replicas or 0
             s = d.status
-            if (
-                not _condition(s.conditions, "Available")
-                or (s.updated_replicas or 0) < want
-                or (s.ready_replicas or 0) < want
-            ):
+            if not is_true(d, "Available") or (s.updated_replicas or 0) < want or (s.ready_replicas or 0) < want:
                 pending.append(
                     f"Deployment {meta['namespace']}/{meta['name']} ready {s.ready_replicas or 0}/{want}, "
                     f"updated {s.updated_replicas or 0}"
                 )
         elif kind == "APIService":
             svc = reg.read_api_service(meta["name"])
-            if not _condition(svc.status.conditions if svc.status else None, "Available"):
-                msg = next((c.message for c in (svc.status.conditions or []) if c.type == "Available"), "")
-                pending.append(f"APIService {meta['name']} not Available: {msg}")
+            available = condition(svc, "Available")
+            if not (available and available.status == "True"):
+                pending.append(f"APIService {meta['name']} not Available: {available.message if available else ''}")
     return pending
-
-
-def _condition(conditions: list[Any] | None, kind: str) -> bool:
-    return any(c.type == kind and c.status == "True" for c in conditions or [])
 
 
 def _webhook_silent(probe: Object, kube: Clients) -> list[str]:
@@ -135,7 +128,7 @@ def diagnostics(kube: Clients, namespace: str, log_lines: int = 20) -> str:
     for ev in events[-15:]:
         lines.append(f"  {ev.type} {ev.involved_object.kind}/{ev.involved_object.name}: {ev.reason} {ev.message}")
     for pod in pods:
-        if _condition(pod.status.conditions, "Ready"):
+        if is_true(pod, "Ready"):
             continue
         for container in pod.spec.containers:
             try:

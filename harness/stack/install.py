@@ -24,14 +24,14 @@ from kubernetes.client.exceptions import ApiException
 
 from harness import progress
 from harness.kube.client import Clients
+from harness.kube.objects import Object
 from harness.kube.waits import WaitTimeout
 from harness.stack import images as stack_images
 from harness.stack.component import Component, wait_usable
 from harness.stack.footprint import container_memory_mib
-from harness.stack.kubectl import kubectl
-from harness.stack.render import Object
 from harness.supply import ImageSupply, Mode
 from harness.supply.cache import digest
+from harness.supply.kubectl import kubectl
 
 RECORD = ("kube-system", "llm-conformance-stack")
 FIELD_MANAGER = "llm-conformance"

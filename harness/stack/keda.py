@@ -1,4 +1,4 @@
-"""KEDA: operator, metrics API server and admission webhooks. KEDA generates and rotates its own
+"""KEDA: operator, metrics KEDA_API server and admission webhooks. KEDA generates and rotates its own
 certificates (`--enable-cert-rotation=true` in its manifests): no cert-manager."""
 
 from __future__ import annotations
@@ -6,12 +6,13 @@ from __future__ import annotations
 import re
 
 from harness import versions
+from harness.kube.labels import KEDA_API
+from harness.kube.objects import Object
 from harness.stack.component import Component
 from harness.stack.images import module_tree
-from harness.stack.render import ImagePin, KustomizeSource, Object, fetch, render
+from harness.stack.render import ImagePin, KustomizeSource, fetch, render
 from harness.supply import Mode
 
-API = "keda.sh/v1alpha1"
 NAMESPACE = "keda"
 LABEL_TRANSFORMER = "config/default/kustomize-config/metadataLabelTransformer.yaml"
 
@@ -54,7 +55,7 @@ def objects(mode: Mode) -> list[Object]:
 def _probe() -> Object:
     # KEDA's webhook validates ScaledObjects (its target must exist, so it denies this one: an answer).
     return {
-        "apiVersion": API,
+        "apiVersion": KEDA_API,
         "kind": "ScaledObject",
         "metadata": {"name": "llmc-webhook-probe", "namespace": "default"},
         "spec": {

@@ -15,13 +15,14 @@ from functools import partial
 import yaml
 
 from harness import versions
+from harness.kube.labels import KUEUE_API
+from harness.kube.objects import Object
 from harness.stack.component import Component
 from harness.stack.images import module_tree
-from harness.stack.render import ImagePin, KustomizeSource, Object, fetch, render
+from harness.stack.render import ImagePin, KustomizeSource, fetch, render
 from harness.supply import Mode
 from harness.supply.cache import digest
 
-API = "kueue.x-k8s.io/v1beta2"
 NAMESPACE = "kueue-system"
 CONFIG_MAP = "kueue-manager-config"
 CONFIG_KEY = "controller_manager_config.yaml"
@@ -115,4 +116,4 @@ def _find(objs: list[Object], kind: str, name: str) -> Object:
 
 
 def _probe() -> Object:
-    return {"apiVersion": API, "kind": "ResourceFlavor", "metadata": {"name": "llmc-webhook-probe"}, "spec": {}}
+    return {"apiVersion": KUEUE_API, "kind": "ResourceFlavor", "metadata": {"name": "llmc-webhook-probe"}, "spec": {}}

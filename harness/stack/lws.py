@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from harness import versions
+from harness.kube.labels import LWS_API
+from harness.kube.objects import Object
 from harness.stack.component import Component
 from harness.stack.images import module_tree
-from harness.stack.render import ImagePin, KustomizeSource, Object, fetch, render
+from harness.stack.render import ImagePin, KustomizeSource, fetch, render
 from harness.supply import Mode
 
-API = "leaderworkerset.x-k8s.io/v1"
 NAMESPACE = "lws-system"
 
 
@@ -37,7 +38,7 @@ def objects(mode: Mode) -> list[Object]:
 
 def _probe() -> Object:
     return {
-        "apiVersion": API,
+        "apiVersion": LWS_API,
         "kind": "LeaderWorkerSet",
         "metadata": {"name": "llmc-webhook-probe", "namespace": "default"},
         "spec": {

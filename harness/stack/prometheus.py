@@ -13,12 +13,13 @@ from typing import Any
 
 from harness import versions
 from harness.kube.client import Clients
+from harness.kube.labels import PROMETHEUS_SERVICE
+from harness.kube.objects import Object
 from harness.stack.component import Component
-from harness.stack.render import Object, parse
+from harness.stack.render import parse
 from harness.supply import Mode
 
-NAMESPACE = "monitoring"
-SERVICE = "prometheus"
+NAMESPACE, SERVICE = PROMETHEUS_SERVICE
 PORT = 9090
 # What KEDA's prometheus trigger uses as serverAddress.
 SERVER_ADDRESS = f"http://{SERVICE}.{NAMESPACE}.svc:{PORT}"

@@ -15,14 +15,12 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 
-from harness.stack.kubectl import kubectl
+from harness.kube.objects import Object
 from harness.supply.cache import Step
-
-Object = dict[str, Any]
+from harness.supply.kubectl import kubectl
 
 
 @dataclass(frozen=True)

@@ -3,15 +3,13 @@ with --llmc-no-install) the check is not applicable, with the reason, instead of
 
 from __future__ import annotations
 
-import pytest
-
-from harness.report.record import NOT_APPLICABLE
 from harness.stack.install import StackFigures
+from harness.verdicts import NotApplicable
 
 
 def requires(stack: StackFigures, *names: str) -> None:
-    """End the calling test as not applicable unless every named component (lws, kueue, keda,
-    prometheus) is usable on the cluster."""
+    """Raise NotApplicable (the calling check is not applicable) unless every named component (lws,
+    kueue, keda, prometheus) is usable on the cluster."""
     missing = [n for n in names if n not in stack.components]
     if missing:
-        pytest.skip(NOT_APPLICABLE + "; ".join(stack.absent.get(n, f"{n} is not installed") for n in missing))
+        raise NotApplicable("; ".join(stack.absent.get(n, f"{n} is not installed") for n in missing))

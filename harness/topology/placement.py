@@ -13,13 +13,11 @@ from dataclasses import dataclass
 from fake_gpu.slices import NUMA_ATTRIBUTE as NUMA
 from kubernetes import client
 
-from harness.checks.dra import Allocated, wait_allocated
 from harness.kube.client import Clients
+from harness.kube.labels import LWS_GROUP_INDEX_LABEL, LWS_NAME_LABEL
 from harness.report.record import CheckRecord
 from harness.spec import RACK_LABEL
-from harness.workloads.manifests import LWS_NAME_LABEL
-
-LWS_GROUP_LABEL = "leaderworkerset.sigs.k8s.io/group-index"
+from harness.topology.allocations import Allocated, wait_allocated
 
 GroupOf = Callable[[client.V1Pod], str]
 
@@ -48,7 +46,7 @@ class Member:
 
 def lws_group(pod: client.V1Pod) -> str:
     labels = pod.metadata.labels or {}
-    return f"{labels.get(LWS_NAME_LABEL, '?')}-{labels.get(LWS_GROUP_LABEL, '?')}"
+    return f"{labels.get(LWS_NAME_LABEL, '?')}-{labels.get(LWS_GROUP_INDEX_LABEL, '?')}"
 
 
 def pod_name(pod: client.V1Pod) -> str:

@@ -10,19 +10,21 @@ from collections.abc import Iterator
 import pytest
 from kubernetes import client
 
+from harness import timeouts
 from harness.checks import CheckFailed
-from harness.checks.dra import check_aligned, check_env_matches, check_stays_pending, placement_env, wait_allocated
+from harness.checks.dra import check_aligned, check_env_matches, check_stays_pending, placement_env
 from harness.cluster.testbed import TestbedCluster
 from harness.dra import DriverFigures, install_fake_gpu
 from harness.dra.claims import NUMA, NVLINK_CLIQUE, PCIE_ROOT, Claim, claim_pod
 from harness.dra.install import NAMESPACE
 from harness.kube.client import Clients
-from harness.kube.dynamic import create
+from harness.kube.labels import HOSTNAME_LABEL
 from harness.kube.namespaces import scratch_namespace
-from harness.kube.objects import HOSTNAME_LABEL
+from harness.kube.objects import create
 from harness.kube.pods import wait_ready
 from harness.kube.waits import wait_until
 from harness.scenarios.dra import numa_claim, nvlink_claim, pcie_claim, release, submit
+from harness.topology.allocations import wait_allocated
 
 pytestmark = pytest.mark.dra
 DRIVER_ACCOUNT = f"system:serviceaccount:{NAMESPACE}:fake-gpu"
@@ -80,9 +82,9 @@ def test_env_check_fails_for_a_container_without_the_claim(
     create(kube, Claim("unused").gpus(1).obj(), namespace)
     pod = claim_pod("unused-pod", "unused", node.name)
     del pod["spec"]["containers"][0]["resources"]["claims"]
-    kube.core.create_namespaced_pod(namespace, pod)
+    create(kube, pod, namespace)
     devices, _ = wait_allocated(kube, namespace, "unused", "unused-pod")
-    wait_ready(kube.core, namespace, ["unused-pod"], timeout=90)
+    wait_ready(kube.core, namespace, ["unused-pod"], timeout=timeouts.POD_READY)
     with pytest.raises(CheckFailed, match="does not match the allocation"):
         check_env_matches(devices, placement_env(kube, namespace, "unused-pod"), node.rack)
 
@@ -110,14 +112,14 @@ def test_driver_cannot_publish_another_nodes_slice(
             "volumes": [{"name": "inventory", "configMap": {"name": "fake-gpu-inventory"}}],
         },
     }
-    kube.core.create_namespaced_pod(NAMESPACE, pod)
+    create(kube, pod, NAMESPACE)
     try:
 
         def finished() -> tuple[bool, str]:
             phase = kube.core.read_namespaced_pod("impostor", NAMESPACE).status.phase
             return phase in ("Succeeded", "Failed"), f"phase {phase}"
 
-        wait_until(finished, 60, "impostor pod finished")
+        wait_until(finished, timeouts.POD_READY, "impostor pod finished")
         log = kube.core.read_namespaced_pod_log("impostor", NAMESPACE)
         assert kube.core.read_namespaced_pod("impostor", NAMESPACE).status.phase == "Failed", log
         assert f"on node '{here}' may not change ResourceSlices of node '{other}'" in log, log

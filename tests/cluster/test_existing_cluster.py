@@ -37,7 +37,8 @@ DECOY = "decoy"
 DISRUPTIVE_CHECK = '''
 import pytest
 from harness.kube.namespaces import scratch_namespace
-from harness.kube.objects import web_pod
+from harness.builders.core import web_pod
+from harness.kube.objects import create
 from harness.kube.pods import wait_ready
 
 
@@ -47,7 +48,7 @@ def test_kills_a_pod(kube, testbed):
     """A disruptive check: kills a pod (its own, in its own namespace)."""
     worker = testbed.spec.workers[0].name
     with scratch_namespace(kube.core, "disrupt") as ns:
-        kube.core.create_namespaced_pod(ns, web_pod("victim", worker, 8080))
+        create(kube, web_pod("victim", worker, 8080), ns)
         wait_ready(kube.core, ns, ["victim"], 120)
         kube.core.delete_namespaced_pod("victim", ns, grace_period_seconds=0)
 '''

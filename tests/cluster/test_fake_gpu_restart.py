@@ -6,14 +6,16 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from kubernetes import client, utils
+from kubernetes import client
 
+from harness import timeouts
 from harness.cluster.testbed import TestbedCluster
 from harness.dra import install_fake_gpu
 from harness.dra.claims import Claim, claim_pod
 from harness.dra.install import NAMESPACE, restart_driver
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
+from harness.kube.objects import create
 from harness.kube.pods import wait_ready
 from harness.kube.waits import wait_until
 
@@ -30,9 +32,9 @@ def test_prepared_claim_survives_driver_restart(kube: Clients, testbed: TestbedC
     install_fake_gpu(testbed)
     node = testbed.spec.workers[0].name
     with scratch_namespace(kube.core, "dra-restart") as ns:
-        utils.create_from_dict(kube.api, Claim("held").gpus(1).obj(), namespace=ns)
-        kube.core.create_namespaced_pod(ns, claim_pod("holder", "held", node))
-        wait_ready(kube.core, ns, ["holder"], timeout=90)
+        create(kube, Claim("held").gpus(1).obj(), ns)
+        create(kube, claim_pod("holder", "held", node), ns)
+        wait_ready(kube.core, ns, ["holder"], timeout=timeouts.POD_READY)
         claim_uid = _claim_uid(kube, ns, "held")
         assert claim_uid in cdi_specs(node)
 
@@ -47,7 +49,7 @@ def test_prepared_claim_survives_driver_restart(kube: Clients, testbed: TestbedC
             done = f"unprepared {ns}/held ({claim_uid})" in kube.core.read_namespaced_pod_log(new, NAMESPACE)
             return done and claim_uid not in cdi_specs(node), f"CDI specs on {node}: {cdi_specs(node).split()}"
 
-        wait_until(unprepared, 60, f"claim {ns}/held unprepared by the restarted driver")
+        wait_until(unprepared, timeouts.REACTION, f"claim {ns}/held unprepared by the restarted driver")
 
 
 def _claim_uid(kube: Clients, namespace: str, name: str) -> str:

@@ -13,17 +13,18 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from kubernetes import utils
 from kubernetes.client.exceptions import ApiException
 
+from harness import timeouts
 from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
+from harness.kube.objects import create
 from harness.kube.pods import describe, wait_ready
 from harness.kube.waits import wait_until
-from harness.workloads.images import build_mock_vllm
-from harness.workloads.manifests import Engine, hand_made_group, hand_made_leaders, leader_service
-from harness.workloads.observe import ring_state, serves
+from harness.serving.images import build_mock_vllm
+from harness.serving.manifests import Engine, hand_made_group, hand_made_leaders, leader_service
+from harness.serving.observe import ring_state, serves
 
 pytestmark = pytest.mark.components
 NAME = "mock"
@@ -44,10 +45,10 @@ def groups(kube: Clients, testbed: TestbedCluster) -> Iterator[tuple[str, list[d
         objects = [
             *same_rack,
             *two_racks[1:],
-            leader_service("mock-api", hand_made_leaders(NAME), testbed.spec.ports[0].node_port),
+            leader_service("mock-api", hand_made_leaders(NAME), testbed.endpoint().node_port),
         ]
         for obj in objects:
-            utils.create_from_dict(kube.api, obj, namespace=ns)
+            create(kube, obj, ns)
         yield ns, objects
 
 
@@ -59,19 +60,19 @@ def test_groups_form_rings_and_serve_through_a_nodeport(
     kube: Clients, testbed: TestbedCluster, groups: tuple[str, list[dict[str, Any]]]
 ) -> None:
     ns, objects = groups
-    wait_ready(kube.core, ns, pods(objects), timeout=180)
+    wait_ready(kube.core, ns, pods(objects), timeout=timeouts.GROUP_WHOLE)
     for leader, racks, slowdown in (("mock-0", 1, 1.0), ("mock-1", 2, 2.0)):
         seen = ring_state(kube, ns, leader)
         assert seen["phase"] == "formed" and seen["joined"] == [0, 1], seen
         assert len(seen["placement"]["racks"]) == racks and seen["itl_slowdown"] == slowdown, seen
-    serves(testbed.spec.ports[0].host_port, requests=10)
+    serves(testbed.endpoint().host_port, requests=10)
 
 
 def test_lost_worker_breaks_its_ring_and_its_replacement_is_refused(
     kube: Clients, testbed: TestbedCluster, groups: tuple[str, list[dict[str, Any]]]
 ) -> None:
     ns, objects = groups
-    wait_ready(kube.core, ns, pods(objects), timeout=180)
+    wait_ready(kube.core, ns, pods(objects), timeout=timeouts.GROUP_WHOLE)
     worker = next(o for o in objects if o["kind"] == "Pod" and o["metadata"]["name"] == "mock-1-1")
     kube.core.delete_namespaced_pod("mock-1-1", ns, grace_period_seconds=0)
 
@@ -81,7 +82,7 @@ def test_lost_worker_breaks_its_ring_and_its_replacement_is_refused(
         ready = any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])
         return seen["phase"] == "broken" and not ready, f"ring {seen['phase']} {seen['reason']!r}; {describe(pod)}"
 
-    wait_until(leader_broken, 60, "leader mock-1 broken and not Ready")
+    wait_until(leader_broken, timeouts.REACTION, "leader mock-1 broken and not Ready")
 
     def gone() -> tuple[bool, str]:
         try:
@@ -89,13 +90,13 @@ def test_lost_worker_breaks_its_ring_and_its_replacement_is_refused(
         except ApiException as e:
             return e.status == 404, f"HTTP {e.status}"
 
-    wait_until(gone, 60, "pod mock-1-1 deleted")
-    utils.create_from_dict(kube.api, worker, namespace=ns)  # what a lone pod restart does
+    wait_until(gone, timeouts.REACTION, "pod mock-1-1 deleted")
+    create(kube, worker, ns)  # what a lone pod restart does
 
     def refused() -> tuple[bool, str]:
         seen = ring_state(kube, ns, "mock-1-1")
         return seen["phase"] == "broken" and "refused by the leader" in seen["reason"], str(seen)
 
-    wait_until(refused, 90, "the recreated worker refused by the old ring")
+    wait_until(refused, timeouts.GROUP_WHOLE, "the recreated worker refused by the old ring")
     assert ring_state(kube, ns, "mock-1")["phase"] == "broken"
-    serves(testbed.spec.ports[0].host_port, requests=5)  # group 0 still serves behind the same Service
+    serves(testbed.endpoint().host_port, requests=5)  # group 0 still serves behind the same Service

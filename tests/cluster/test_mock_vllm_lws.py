@@ -6,16 +6,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from kubernetes import client, utils
 
+from harness import timeouts
 from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
+from harness.kube.labels import LWS_NAME_LABEL
 from harness.kube.namespaces import scratch_namespace
+from harness.kube.objects import create
 from harness.kube.waits import wait_until
+from harness.serving.images import build_mock_vllm
+from harness.serving.manifests import Engine, leader_service, lws_leaders, mock_vllm_lws
+from harness.serving.observe import ring_state, serves
 from harness.stack import install, lws
-from harness.workloads.images import build_mock_vllm
-from harness.workloads.manifests import LWS_NAME_LABEL, Engine, leader_service, lws_leaders, mock_vllm_lws
-from harness.workloads.observe import ring_state, serves
 
 pytestmark = pytest.mark.components
 NAME, GROUPS, SIZE = "mock", 2, 2
@@ -27,13 +29,8 @@ def namespace(kube: Clients, testbed: TestbedCluster) -> Iterator[str]:
     testbed.load_images([build_mock_vllm()])
     engine = Engine(inter_token_latency_ms=5, shutdown_timeout_seconds=5, termination_grace_period_seconds=10)
     with scratch_namespace(kube.core, "mock-lws") as ns:
-        group, version = lws.API.split("/")
-        client.CustomObjectsApi(kube.api).create_namespaced_custom_object(
-            group, version, ns, "leaderworkersets", mock_vllm_lws(NAME, size=SIZE, replicas=GROUPS, engine=engine)
-        )
-        utils.create_from_dict(
-            kube.api, leader_service("mock-api", lws_leaders(NAME), testbed.spec.ports[0].node_port), namespace=ns
-        )
+        create(kube, mock_vllm_lws(NAME, size=SIZE, replicas=GROUPS, engine=engine), ns)
+        create(kube, leader_service("mock-api", lws_leaders(NAME), testbed.endpoint().node_port), ns)
         yield ns
 
 
@@ -52,11 +49,11 @@ def test_lws_groups_form_rings_and_serve_through_a_nodeport(
         }
         return ready == set(members), f"ready {sorted(ready)} of {members}"
 
-    wait_until(all_ready, 240, f"LWS {NAME}: {GROUPS} groups of {SIZE} Ready")
+    wait_until(all_ready, timeouts.ROLLOUT, f"LWS {NAME}: {GROUPS} groups of {SIZE} Ready")
     for leader in leaders:
         seen = ring_state(kube, namespace, leader)
         assert seen["phase"] == "formed" and seen["joined"] == list(range(SIZE)), seen
-    serves(testbed.spec.ports[0].host_port, requests=10)
+    serves(testbed.endpoint().host_port, requests=10)
 
 
 def test_lws_recreates_a_broken_group_and_its_ring_forms_again(
@@ -77,5 +74,5 @@ def test_lws_recreates_a_broken_group_and_its_ring_forms_again(
         seen = ring_state(kube, namespace, leader)
         return seen["phase"] == "formed" and seen["ring_id"] != before["ring_id"], f"ring {seen['phase']}"
 
-    wait_until(new_ring, 180, f"group 1 recreated with a new ring after {worker} was killed")
-    serves(testbed.spec.ports[0].host_port, requests=5)
+    wait_until(new_ring, timeouts.GROUP_WHOLE, f"group 1 recreated with a new ring after {worker} was killed")
+    serves(testbed.endpoint().host_port, requests=5)

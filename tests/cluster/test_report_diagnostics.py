@@ -22,9 +22,10 @@ pytestmark = pytest.mark.smoke
 FAILING_CHECKS = '''
 import pytest
 
-from harness import versions
+from harness import timeouts, versions
 from harness.checks import CheckFailed
 from harness.kube.namespaces import scratch_namespace
+from harness.kube.objects import create
 from harness.kube.pods import wait_ready
 
 pytestmark = pytest.mark.smoke
@@ -33,7 +34,8 @@ pytestmark = pytest.mark.smoke
 def talker(name):
     command = f"echo {name} says diagnostics-marker; sleep 3600"
     container = {"name": name, "image": versions.pinned()["busybox"]["image"], "command": ["sh", "-c", command]}
-    return {"metadata": {"name": name}, "spec": {"containers": [container], "terminationGracePeriodSeconds": 1}}
+    spec = {"containers": [container], "terminationGracePeriodSeconds": 1}
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec}
 
 
 @pytest.fixture(scope="module")
@@ -44,16 +46,16 @@ def namespace(kube):
 
 def test_failing_check_with_a_live_pod(kube, namespace, record):
     """A deliberately failing check whose pod still runs when it is reported"""
-    kube.core.create_namespaced_pod(namespace, talker("talker"))
-    wait_ready(kube.core, namespace, ["talker"], timeout=120)
+    create(kube, talker("talker"), namespace)
+    wait_ready(kube.core, namespace, ["talker"], timeout=timeouts.POD_READY)
     raise CheckFailed("talker: deliberately failed, to see its diagnostics")
 
 
 def test_failing_check_in_a_deleted_namespace(kube):
     """A deliberately failing check whose namespace is gone when it is reported"""
     with scratch_namespace(kube.core, "gone") as ns:
-        kube.core.create_namespaced_pod(ns, talker("vanishing"))
-        wait_ready(kube.core, ns, ["vanishing"], timeout=120)
+        create(kube, talker("vanishing"), ns)
+        wait_ready(kube.core, ns, ["vanishing"], timeout=timeouts.POD_READY)
         raise CheckFailed("vanishing: deliberately failed, to see its diagnostics")
 '''
 

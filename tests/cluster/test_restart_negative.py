@@ -21,17 +21,18 @@ from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
 from harness.kube.node_faults import stopped_node
+from harness.kube.objects import create
 from harness.scenarios import restart as scenarios
-from harness.scenarios.restart import NAME, RECOVERY, SIZE
-from harness.workloads.queues import create
+from harness.scenarios.restart import NAME, SIZE
+from harness.timeouts import GROUP_WHOLE
 
 pytestmark = pytest.mark.restart
 BROKEN = 45  # seconds the check waits for a group that will not come back
 
 
 def test_group_recreated_fails_with_restart_policy_none(kube: Clients, testbed: TestbedCluster, mock_vllm: str) -> None:
-    with scenarios.served_groups(kube, testbed.spec.ports[0], "restart-neg", restart_policy="None") as served:
-        before = wait_group_formed(kube, served.namespace, NAME, 1, SIZE, timeout=RECOVERY)
+    with scenarios.served_groups(kube, testbed.endpoint(), "restart-neg", restart_policy="None") as served:
+        before = wait_group_formed(kube, served.namespace, NAME, 1, SIZE, timeout=GROUP_WHOLE)
         scenarios.kill_worker(kube, served.namespace, 1)
         with pytest.raises(CheckFailed, match=rf"pods that kept their UIDs: \['{NAME}-1'\].*leader ring broken"):
             check_group_recreated(kube, served.namespace, NAME, 1, SIZE, before, timeout=BROKEN)
@@ -40,8 +41,8 @@ def test_group_recreated_fails_with_restart_policy_none(kube: Clients, testbed: 
 def test_leader_failure_check_fails_when_the_leader_orphans_its_workers(
     kube: Clients, testbed: TestbedCluster, mock_vllm: str
 ) -> None:
-    with scenarios.served_groups(kube, testbed.spec.ports[0], "restart-neg") as served:
-        before = wait_group_formed(kube, served.namespace, NAME, 1, SIZE, timeout=RECOVERY)
+    with scenarios.served_groups(kube, testbed.endpoint(), "restart-neg") as served:
+        before = wait_group_formed(kube, served.namespace, NAME, 1, SIZE, timeout=GROUP_WHOLE)
         scenarios.kill_leader(kube, served.namespace, 1, orphan_workers=True)
         with pytest.raises(CheckFailed, match=rf"pods that kept their UIDs: \['{NAME}-1-1'\]"):
             check_group_recreated(kube, served.namespace, NAME, 1, SIZE, before, timeout=BROKEN)
@@ -51,7 +52,7 @@ def test_leader_failure_check_fails_when_the_leader_orphans_its_workers(
 def test_node_failure_check_fails_with_restart_policy_none(
     kube: Clients, testbed: TestbedCluster, mock_vllm: str
 ) -> None:
-    with scenarios.served_groups(kube, testbed.spec.ports[0], "restart-neg", restart_policy="None") as served:
+    with scenarios.served_groups(kube, testbed.endpoint(), "restart-neg", restart_policy="None") as served:
         ns = served.namespace
         # A group whose worker's node does not hold its leader: a lost leader takes its workers along
         # (they are owned by it), and LWS would recreate the group whatever its restartPolicy.
@@ -60,7 +61,7 @@ def test_node_failure_check_fails_with_restart_policy_none(
         )
         if group is not None:
             node = scenarios.worker_node(kube, ns, group)
-            before = wait_group_formed(kube, ns, NAME, group, SIZE, timeout=RECOVERY)
+            before = wait_group_formed(kube, ns, NAME, group, SIZE, timeout=GROUP_WHOLE)
             with stopped_node(testbed, node, kube) as stop:
                 scenarios.lose_node(kube, stop)
                 # The lost worker is evicted at once (out-of-service taint) and replaced alone elsewhere.
@@ -74,9 +75,9 @@ def test_node_failure_check_fails_with_restart_policy_none(
 
 def test_workers_after_leader_ready_fails_with_leader_created(kube: Clients, mock_vllm: str) -> None:
     with scratch_namespace(kube.core, "startup-neg") as ns:
-        with scenarios.watch_startup(kube, ns, "ordered", 0, seconds=RECOVERY) as watch:
+        with scenarios.watch_startup(kube, ns, "ordered", 0, seconds=GROUP_WHOLE) as watch:
             create(kube, scenarios.leader_ready_group("ordered", startup_policy="LeaderCreated"), ns)
-            wait_group_formed(kube, ns, "ordered", 0, 3, timeout=RECOVERY)
+            wait_group_formed(kube, ns, "ordered", 0, 3, timeout=GROUP_WHOLE)
         with pytest.raises(
             CheckFailed,
             match=r"workers created before leader ordered-0 was Ready: ordered-0-1 \d+\.\d s before, "

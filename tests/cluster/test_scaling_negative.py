@@ -12,6 +12,7 @@ import pytest
 from harness.checks import CheckFailed, scaling
 from harness.cluster.testbed import TestbedCluster
 from harness.kube.client import Clients
+from harness.kube.labels import LWS_GROUP_INDEX_LABEL
 from harness.kube.namespaces import scratch_namespace
 from harness.kube.waits import wait_until
 from harness.load import background
@@ -25,9 +26,8 @@ from harness.scenarios.scaling import (
     queue_load,
     queue_scaled_service,
 )
-from harness.workloads import buffer, inference
-from harness.workloads.groups import GROUP_INDEX_LABEL
-from harness.workloads.manifests import Engine
+from harness.serving import buffer, inference
+from harness.serving.manifests import Engine
 
 pytestmark = pytest.mark.scaling
 
@@ -94,7 +94,7 @@ def test_buffer_check_fails_when_placeholders_outrank_the_groups(
         inference.patch_lws(kube, svc, {"spec": {"replicas": 2}})
 
         def unschedulable() -> tuple[bool, str]:
-            reasons = buffer.scheduling_reasons(kube, namespace, f"{GROUP_INDEX_LABEL}=1")
+            reasons = buffer.scheduling_reasons(kube, namespace, f"{LWS_GROUP_INDEX_LABEL}=1")
             return "Unschedulable" in reasons, f"group 1 pods scheduling: {reasons or 'no pods yet'}"
 
         wait_until(unschedulable, 90, "the scheduler tried and failed to place group 1", interval=1)
@@ -112,4 +112,4 @@ def test_from_zero_check_fails_when_keda_sees_only_the_engines_queue(
         from_zero_service(kube, testbed, inference.waiting_query, hold=40) as svc,
         pytest.raises(CheckFailed, match=refused),
     ):
-        scaling.scaled_from_zero(kube, svc, testbed.spec.ports[0].host_port, timeout=90)
+        scaling.scaled_from_zero(kube, svc, testbed.endpoint().host_port, timeout=90)

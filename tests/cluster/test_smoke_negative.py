@@ -80,7 +80,7 @@ def test_nodeport_check_fails_on_an_unmapped_port(kube: Clients, web: smoke.WebP
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         unmapped = s.getsockname()[1]
-    node_port = testbed.spec.ports[0].node_port
+    node_port = testbed.endpoint().node_port
     with pytest.raises(
         CheckFailed,
         match=rf"127\.0\.0\.1:{unmapped}/ .*last seen: URLError: <urlopen error \[Errno 111\] Connection refused>",

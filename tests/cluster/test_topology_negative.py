@@ -14,8 +14,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from harness import timeouts
 from harness.checks import CheckFailed
 from harness.checks.topology import (
+    WAITS_WHOLE,
     check_all_aligned,
     check_exclusive_racks,
     check_groups_within_one_rack,
@@ -29,10 +31,11 @@ from harness.dra.install import DriverFigures
 from harness.dra.scalar import GPU_RESOURCE, NIC_RESOURCE, install_scalar
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
+from harness.kube.objects import create
 from harness.kube.pods import wait_ready
 from harness.report.record import CheckRecord
-from harness.topology import scenarios
-from harness.topology.allocate import allocate
+from harness.scenarios import topology as scenarios
+from harness.scenarios.topology import allocate
 from harness.topology.claims import layout
 from harness.topology.placement import placement_map, pod_name
 
@@ -64,7 +67,7 @@ def test_exclusive_check_fails_without_the_annotation(kube: Clients, ready: Test
     with pytest.raises(
         CheckFailed, match=rf"group {placed[-1]} did not wait whole: {run.size}/{run.size} pods bound"
     ) as failed:
-        check_waits_whole(kube, namespace, placed[-1], run.group_selector(placed[-1]), hold=15)
+        check_waits_whole(kube, namespace, placed[-1], run.group_selector(placed[-1]), hold=WAITS_WHOLE)
     print(f"check failed as expected: {failed.value}")
 
 
@@ -105,9 +108,9 @@ def test_alignment_check_fails_in_scalar_mode(kube: Clients, ready: TestbedClust
         resources = pod["spec"]["containers"][0]["resources"]
         resources.pop("claims")
         resources["limits"] = {GPU_RESOURCE: "1", NIC_RESOURCE: "1"}
-        kube.core.create_namespaced_pod(namespace, pod)
+        create(kube, pod, namespace)
         pods.append(pod["metadata"]["name"])
-    wait_ready(kube.core, namespace, pods, timeout=90)
+    wait_ready(kube.core, namespace, pods, timeout=timeouts.POD_READY)
     members = placement_map(kube, namespace, group_of=pod_name)
     with pytest.raises(
         CheckFailed, match=rf"{len(pods)}/{len(pods)} allocations misaligned.*no allocated devices"
@@ -119,7 +122,7 @@ def test_alignment_check_fails_in_scalar_mode(kube: Clients, ready: TestbedClust
 def test_cost_check_fails_for_two_equal_placements(
     kube: Clients, ready: TestbedCluster, namespace: str, record: CheckRecord
 ) -> None:
-    port = ready.spec.ports[0]
+    port = ready.endpoint()
     first = scenarios.latency_group(kube, namespace, ready.spec, "aligned", misplaced=False)
     first_load = scenarios.measure(kube, namespace, first, port, record)
     again = scenarios.measure(kube, namespace, first, port, record, label="aligned-again")

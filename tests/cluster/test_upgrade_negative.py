@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from harness import timeouts
 from harness.checks import CheckFailed, upgrade
 from harness.cluster.testbed import TestbedCluster
 from harness.kube import drain
@@ -27,7 +28,7 @@ from harness.scenarios.upgrade import (
     spread_groups,
     wait_traffic,
 )
-from harness.workloads import inference
+from harness.serving import inference
 
 pytestmark = [pytest.mark.upgrade, pytest.mark.disruptive]
 
@@ -87,6 +88,6 @@ def test_budget_gap_check_fails_under_a_budget_of_one_pod(
     inference.create(kube, pod_budget(svc, max_unavailable=1), namespace)
     with svc.observe(kube) as timeline, drain.cordoned(kube.core, node):
         drain.drain(kube.core, namespace, node, timeout=240)
-        inference.wait_whole(kube, svc, count, timeout=180)
+        inference.wait_whole(kube, svc, count, timeout=timeouts.GROUP_WHOLE)
     with pytest.raises(CheckFailed, match=rf"at most 1 of {count} groups unavailable at once: .*no gap shown"):
         upgrade.pod_budget_gap(timeline, count, f"drain of {node} under a budget of one pod")

@@ -1,5 +1,5 @@
 """The harness installed alone, as a user installs it: `pip install .` into a fresh virtualenv, with
-its declared dependencies and without ./workloads or ./fake-gpu. Every pytest run of that
+its declared dependencies and without ./workloads/mock-vllm or ./fake-gpu. Every pytest run of that
 environment loads the plugin, so pytest must start, show the harness's options and pass an
 unrelated test; a test that needs our own packages says how to install them; and pytest-kind (its
 options --keep-cluster, --kubeconfig were the harness's too) installs beside it.
@@ -108,7 +108,7 @@ def test_tests_that_need_our_own_packages_say_how_to_install_them(venv: Path, pr
     )
     assert proc.returncode == pytest.ExitCode.INTERRUPTED, proc.stdout + proc.stderr
     assert "the fake_gpu package is not installed: `pip install ./fake-gpu`" in proc.stdout, proc.stdout
-    assert "the mock_vllm package is not installed: `pip install ./workloads`" in proc.stdout, proc.stdout
+    assert "the mock_vllm package is not installed: `pip install ./workloads/mock-vllm`" in proc.stdout, proc.stdout
 
 
 def test_pytest_kind_beside_the_harness(venv: Path, project: Path) -> None:

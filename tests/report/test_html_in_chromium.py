@@ -87,9 +87,9 @@ def test_dom_has_the_verdict_table_and_every_plot(sample_run: Path) -> None:
 
 def test_screenshot_is_not_blank_and_shows_the_plots(sample_run: Path, tmp_path: Path) -> None:
     shot = tmp_path / "report.png"
-    headless(f"--screenshot={shot}", "--window-size=1200,2600", (sample_run / "index.html").as_uri())
+    headless(f"--screenshot={shot}", "--window-size=1200,4800", (sample_run / "index.html").as_uri())
     width, height, pixels = read_png(shot)
-    assert (width, height) == (1200, 2600)
+    assert (width, height) == (1200, 4800)
     colours = Counter(pixels)
     white = colours[(255, 255, 255)]
     assert white < 0.97 * len(pixels), f"page is {white / len(pixels):.1%} white: blank?"

@@ -21,7 +21,7 @@ import yaml
 from harness import versions
 from harness.cluster.kind import Kind, resolve_kind
 from harness.cluster.testbed import cgroup_v1, delete_testbed, docker_client, network_name
-from harness.spec.kindconfig import CERTS_D, CGROUP_V1_PATCH, CONTAINERD_PATCH, KUBEADM_TIMEOUTS_PATCH
+from harness.spec.kindconfig import CERTS_D, CONTAINERD_PATCH, KUBEADM_TIMEOUTS_PATCH, kubelet
 from harness.supply import ImageSupply, Mode
 
 NODE_IMAGE = "kindest/node:" + versions.pinned()["kubernetes"]
@@ -51,7 +51,7 @@ def kind_config(name: str, mirrors: str, host_port: int, v1: bool) -> dict[str, 
             {"role": "worker", "extraMounts": mount, "labels": {"topology.kubernetes.io/zone": "zone-x"}},
         ],
         "containerdConfigPatches": [CONTAINERD_PATCH],
-        "kubeadmConfigPatches": [KUBEADM_TIMEOUTS_PATCH] + ([CGROUP_V1_PATCH] if v1 else []),
+        "kubeadmConfigPatches": [KUBEADM_TIMEOUTS_PATCH] + ([yaml.safe_dump(kubelet(None, True))] if v1 else []),
     }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.workloads.groups import Group, GroupTimeline, Member, Sample
+from harness.serving.groups import Group, GroupTimeline, Member, Sample
 
 
 def group(index: int, members: str, serving: bool = False, revision: str = "r1") -> Group:

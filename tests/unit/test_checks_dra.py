@@ -12,9 +12,7 @@ from fake_gpu.slices import NUMA_ATTRIBUTE as NUMA
 from harness.checks import CheckFailed, dra
 from harness.checks.dra import (
     TYPE,
-    Allocated,
     PendingSeen,
-    allocated_devices,
     check_aligned,
     check_env_matches,
     check_pending,
@@ -22,6 +20,7 @@ from harness.checks.dra import (
     env_from_log,
 )
 from harness.kube.client import Clients
+from harness.topology.allocations import Allocated, allocated_devices
 
 
 def dev(name: str, kind: str, numa: int | None, node: str = "w1") -> Allocated:
@@ -133,15 +132,15 @@ def pod_api(node: str | None, conditions: list[Any]) -> Clients:
 
 
 def test_stays_pending_reads_then_judges(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dra, "_claim", lambda kube, namespace, name: {"status": {}})
+    monkeypatch.setattr(dra, "read_claim", lambda kube, namespace, name: {"status": {}})
     verdict = SimpleNamespace(type="PodScheduled", status="False", reason="Unschedulable", message="cannot allocate")
     assert check_stays_pending(pod_api(None, [verdict]), "ns", "c", "p") == "cannot allocate"
-    monkeypatch.setattr(dra, "_claim", lambda kube, namespace, name: {"status": {"allocation": {"devices": {}}}})
+    monkeypatch.setattr(dra, "read_claim", lambda kube, namespace, name: {"status": {"allocation": {"devices": {}}}})
     with pytest.raises(CheckFailed, match="claim c was satisfied: pod p on w1"):
         check_stays_pending(pod_api("w1", []), "ns", "c", "p")
 
 
 def test_stays_pending_propagates_a_broken_read_instead_of_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dra, "_claim", lambda kube, namespace, name: {}["status"])
+    monkeypatch.setattr(dra, "read_claim", lambda kube, namespace, name: {}["status"])
     with pytest.raises(KeyError):
         check_stays_pending(pod_api(None, []), "ns", "c", "p", timeout=30)

@@ -9,7 +9,6 @@ import pytest
 from fake_gpu.slices import NUMA_ATTRIBUTE as NUMA
 
 from harness.checks import CheckFailed
-from harness.checks.dra import Allocated
 from harness.checks.topology import (
     PodSeen,
     check_all_aligned,
@@ -23,6 +22,7 @@ from harness.checks.topology import (
 )
 from harness.kube.client import Clients
 from harness.load.results import LoadResult, Percentiles
+from harness.topology.allocations import Allocated
 from harness.topology.placement import Member
 
 RACK_OF = {"n1": "rack-1", "n2": "rack-1", "n3": "rack-2", "n4": "rack-2", "bare": ""}

@@ -210,7 +210,9 @@ def test_images_list_names_every_image_a_run_uses(
     for image in wanted:
         assert image in rows, image
     assert rows[v["busybox"]["image"]][0] == "present" and rows[v["lws"]["image"]][0] == "missing"
-    assert "./workloads" in rows[v["mock_vllm"]["image"]][1] and "./fake-gpu" in rows[v["fake_gpu"]["image"]][1]
+    assert (
+        "./workloads/mock-vllm" in rows[v["mock_vllm"]["image"]][1] and "./fake-gpu" in rows[v["fake_gpu"]["image"]][1]
+    )
 
 
 def test_images_list_without_docker_says_the_state_is_unknown(

@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 
 from harness.checks import CheckFailed, NotApplicable
-from harness.checks.dra import Allocated, check_sees_devices
+from harness.checks.dra import check_sees_devices
 from harness.dra import profile, test_driver
 from harness.dra.claims import FAKE_GPU, Claim
 from harness.dra.profile import NUMA_NODE, NVIDIA, OURS, PCIE_ROOT, TEST_DRIVER, ProfileError
+from harness.kube.labels import ACCELERATOR_DRIVERS
+from harness.topology.allocations import Allocated
 
 
 def slice_of(driver: str, node: str, devices: list[dict[str, Any]]) -> dict[str, Any]:
@@ -45,6 +47,10 @@ CLASSES = [
     device_class("gpu.llm-conformance.io", OURS),
     device_class("nic.llm-conformance.io", OURS),
 ]
+
+
+def test_discovery_counts_every_known_driver_as_an_accelerator_driver() -> None:
+    assert set(ACCELERATOR_DRIVERS) == set(profile.KNOWN)
 
 
 def test_nvidia_shaped_devices_resolve_to_their_class_index_and_standard_pcie_root() -> None:

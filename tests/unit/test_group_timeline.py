@@ -9,9 +9,10 @@ import pytest
 from kubernetes.client.exceptions import ApiException
 
 from harness.checks import CheckFailed
+from harness.checks.sampling import check_sampled
 from harness.kube.client import Clients
-from harness.workloads import groups
-from harness.workloads.groups import Group, GroupTimeline, Member, Sample, check_sampled
+from harness.serving import groups
+from harness.serving.groups import Group, GroupTimeline, Member, Sample
 
 SIZE = 2
 NO_CLUSTER = cast(Clients, None)  # groups.sample is faked where observe() runs

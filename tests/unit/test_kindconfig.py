@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from harness.spec import RACK_LABEL, load_spec
+from harness.spec import RACK_LABEL, Timing, load_spec
 from harness.spec.kindconfig import CERTS_D, NodeRuntime, kind_config
 from harness.supply.registry import MIRRORED, hosts_toml, write_mirrors
 
@@ -31,19 +33,30 @@ def test_node_ports_listen_on_loopback_only_on_the_control_plane() -> None:
     assert not any("extraPortMappings" in w for w in workers)
 
 
-def test_cgroup_v1_patch_only_on_cgroup_v1_hosts() -> None:
-    v2 = kind_config(SPEC, NodeRuntime(image="img", cgroup_v1=False))
-    v1 = kind_config(SPEC, NodeRuntime(image="img", cgroup_v1=True))
-    kubelet_patches = [p for c in (v1, v2) for p in c["kubeadmConfigPatches"] if "KubeletConfiguration" in p]
-    assert len(kubelet_patches) == 1, "only the cgroup v1 config patches the kubelet"
-    assert yaml.safe_load(kubelet_patches[0])["failCgroupV1"] is False
-    assert kubelet_patches[0] in v1["kubeadmConfigPatches"]
+def _patch(config: dict[str, Any], kind: str) -> dict[str, Any]:
+    (patch,) = [yaml.safe_load(p) for p in config["kubeadmConfigPatches"] if yaml.safe_load(p)["kind"] == kind]
+    return patch
+
+
+def test_cgroup_v1_setting_only_on_cgroup_v1_hosts() -> None:
+    v2 = _patch(kind_config(SPEC, NodeRuntime(image="img", cgroup_v1=False)), "KubeletConfiguration")
+    v1 = _patch(kind_config(SPEC, NodeRuntime(image="img", cgroup_v1=True)), "KubeletConfiguration")
+    assert "failCgroupV1" not in v2
+    assert v1["failCgroupV1"] is False
 
 
 def test_kubeadm_waits_longer_for_a_slow_api_server() -> None:
     config = kind_config(SPEC, NodeRuntime(image="img", cgroup_v1=False))
-    (patch,) = config["kubeadmConfigPatches"]
-    assert yaml.safe_load(patch)["timeouts"]["kubernetesAPICall"] == "5m0s"
+    assert _patch(config, "InitConfiguration")["timeouts"]["kubernetesAPICall"] == "5m0s"
+
+
+def test_the_testbed_timing_reaches_the_controller_manager_and_every_kubelet() -> None:
+    spec = replace(SPEC, timing=Timing(node_monitor_grace_period=24, node_lease_duration=12, hpa_sync_period=3))
+    config = kind_config(spec, NodeRuntime(image="img", cgroup_v1=False))
+    args = _patch(config, "ClusterConfiguration")["controllerManager"]["extraArgs"]
+    assert {"name": "node-monitor-grace-period", "value": "24s"} in args
+    assert {"name": "horizontal-pod-autoscaler-sync-period", "value": "3s"} in args
+    assert _patch(config, "KubeletConfiguration")["nodeLeaseDurationSeconds"] == 12
 
 
 def test_mirrors_are_mounted_into_every_node_and_cdi_is_on() -> None:

@@ -36,7 +36,7 @@ HEAVY = (
     "harness.stack",
     "harness.supply",
     "harness.dra",
-    "harness.workloads",
+    "harness.serving",
 )
 
 
@@ -257,7 +257,9 @@ def test_a_module_that_needs_an_uninstalled_package_says_how_to_install_it(tmp_p
 
 def test_a_fixture_that_needs_an_uninstalled_package_fails_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(plugin.importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(pytest.fail.Exception, match=r"mock_vllm package is not installed: `pip install ./workloads`"):
+    with pytest.raises(
+        pytest.fail.Exception, match=r"mock_vllm package is not installed: `pip install ./workloads/mock-vllm`"
+    ):
         plugin._require("mock_vllm")
 
 
@@ -276,6 +278,13 @@ VERDICTS = {
     def test_not_applicable_from_library_code():
         """A check the cluster cannot have"""
         raise NotApplicable("no worker has NVLink cliques")
+
+    @pytest.fixture(scope="module")
+    def driver():
+        raise NotApplicable("needs the harness's fake GPU driver")
+
+    def test_not_applicable_from_a_fixture(driver):
+        """A check whose set-up cannot apply"""
     ''',
 }
 
@@ -283,10 +292,12 @@ VERDICTS = {
 def test_a_failed_check_reports_its_figures_and_not_applicable_is_raised(tmp_path: Path) -> None:
     proc = run_pytest(write(tmp_path, VERDICTS), "--llmc-report-dir=reports")
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "1 failed, 1 skipped" in proc.stdout, proc.stdout
+    assert "1 failed, 2 skipped" in proc.stdout, proc.stdout
     checks = {c["nodeid"].rsplit("::", 1)[1]: c for c in results((tmp_path / "reports" / "latest").resolve())["checks"]}
     failed = checks["test_fails_with_its_figures"]
     assert failed["verdict"] == "failed"
     assert failed["figures"]["misaligned_fraction"]["value"] == 0.375
     na = checks["test_not_applicable_from_library_code"]
     assert (na["verdict"], na["reason"]) == ("not_applicable", "no worker has NVLink cliques")
+    setup = checks["test_not_applicable_from_a_fixture"]
+    assert (setup["verdict"], setup["reason"]) == ("not_applicable", "needs the harness's fake GPU driver")

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from harness.spec import RACK_LABEL, ZONE_LABEL, SpecError, load_spec, parse_spec
+from harness.checks import NotApplicable
+from harness.spec import RACK_LABEL, ZONE_LABEL, SpecError, Timing, load_spec, parse_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -105,6 +107,13 @@ def test_nodes_get_kind_names_and_labels() -> None:
     assert labels[ZONE_LABEL] == "z1" and labels[RACK_LABEL] == "r2"
 
 
+def test_the_endpoint_is_the_first_mapped_port_else_not_applicable() -> None:
+    spec = parse_spec(yaml.safe_dump(VALID))
+    assert spec.endpoint().url == "http://127.0.0.1:30080"
+    with pytest.raises(NotApplicable, match="no NodePort is mapped"):
+        dataclasses.replace(spec, ports=()).endpoint()
+
+
 def test_inventory_is_deterministic_and_follows_the_topology() -> None:
     spec = parse_spec(yaml.safe_dump(VALID))
     hw = spec.profiles["hgx-like"]
@@ -147,6 +156,14 @@ BAD: list[tuple[str, Any, str]] = [
     ("nodes.1.labels", {"team": "x" * 64}, "nodes[1].labels.team: "),
     ("featureGates", {"DRAConsumableCapacity": "yes"}, "featureGates.DRAConsumableCapacity: must be true or false"),
     ("featureGates", {"lowercase": True}, "featureGates.lowercase: 'lowercase' is not a feature gate name"),
+    ("timing", {"nodeMonitorGraceSeconds": 20}, "timing.nodeMonitorGraceSeconds: unknown field"),
+    ("timing", {"hpaSyncPeriodSeconds": 0}, "timing.hpaSyncPeriodSeconds: 0 is out of range 1..60"),
+    ("timing", {"nodeMonitorGracePeriodSeconds": "20s"}, "timing.nodeMonitorGracePeriodSeconds: must be an integer"),
+    (
+        "timing",
+        {"nodeMonitorGracePeriodSeconds": 10, "nodeLeaseDurationSeconds": 40},
+        "timing.nodeMonitorGracePeriodSeconds: 10 s is shorter than the node lease (40 s, renewed every 10 s)",
+    ),
     ("featureGates", ["A"], "featureGates: must be a mapping, got a list"),
     ("ports.0.nodePort", 80, "ports[0].nodePort: 80 is out of range 30000..32767"),
     ("ports.0.hostPort", 22, "ports[0].hostPort: 22 is out of range 1024..65535"),
@@ -258,3 +275,11 @@ def test_dra_test_driver_profiles_have_no_nics() -> None:
     )
     with pytest.raises(SpecError, match=r"hardwareProfiles\.p: has NICs; the dra-test-driver publishes GPUs only"):
         parse_spec(text)
+
+
+def test_timing_defaults_suit_the_testbed_and_a_spec_can_set_them() -> None:
+    assert parse_spec(yaml.safe_dump(VALID)).timing == Timing()
+    data = {**VALID, "timing": {"nodeMonitorGracePeriodSeconds": 50, "nodeLeaseDurationSeconds": 40}}
+    timing = parse_spec(yaml.safe_dump(data)).timing
+    assert (timing.node_monitor_grace_period, timing.node_lease_duration) == (50, 40)
+    assert timing.hpa_sync_period == Timing().hpa_sync_period

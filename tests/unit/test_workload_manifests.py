@@ -5,9 +5,9 @@ from __future__ import annotations
 import mock_vllm
 import pytest
 
-from harness.workloads.images import mock_vllm_image
-from harness.workloads.manifests import (
-    LWS_NAME_LABEL,
+from harness.kube.labels import LWS_NAME_LABEL
+from harness.serving.images import mock_vllm_image
+from harness.serving.manifests import (
     Engine,
     Probe,
     hand_made_group,

@@ -1,37 +1,35 @@
 """An inference service as the scaling and upgrade suites deploy it: a LeaderWorkerSet of mock vLLM
 groups, scraped by Prometheus, behind a NodePort Service to its leaders, optionally scaled by KEDA.
 
-The builders in harness.workloads.manifests make the objects; this module adds what these suites
+The builders in harness.serving.manifests make the objects; this module adds what these suites
 turn: scrape annotations, the rollout strategy, KEDA's ScaledObject on the LWS's scale subresource,
 and workers that outlive their leader's drain.
 """
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any
 
 from kubernetes import client
 
+from harness.builders import core as builders
+from harness.builders.lws import LeaderWorkerSet
 from harness.kube import drain
 from harness.kube.client import Clients
-from harness.kube.dynamic import create
-from harness.kube.waits import wait_until
-from harness.stack import builders, keda
-from harness.workloads import groups
-from harness.workloads.images import mock_vllm_image
-from harness.workloads.manifests import (
+from harness.kube.labels import (
+    KEDA_API,
     LWS_API,
-    LWS_NAME_LABEL,
-    PORT,
-    Engine,
-    leader_service,
-    lws_leaders,
-    mock_vllm_lws,
+    LWS_GROUP_INDEX_LABEL,
+    SCRAPE_ANNOTATION,
+    SCRAPE_PORT_ANNOTATION,
 )
+from harness.kube.objects import Object, create
+from harness.kube.waits import wait_until
+from harness.serving import groups
+from harness.serving.images import mock_vllm_image
+from harness.serving.manifests import PORT, Engine, leader_service, lws_leaders, mock_vllm_lws
 
-Object = dict[str, Any]
 WAITING = "vllm:num_requests_waiting"
 GATEWAY_HELD = "llmc:gateway_requests_held"
 
@@ -58,51 +56,19 @@ def inference_lws(
     spread_members: bool = False,
     node_per_group: bool = False,
 ) -> Object:
-    """mock_vllm_lws with Prometheus scrape annotations on every member, and optionally a rollout
-    strategy and a longer preStop on workers: a worker that leaves breaks its leader's ring and cuts
-    the leader's streams, so in a graceful drain the workers must outlive the leader's drain.
-    `spread_members` puts the members of one group on different nodes; `node_per_group` keeps other
-    groups off a group's nodes, so draining a node takes down exactly one group."""
-    lws = mock_vllm_lws(name, size=size, replicas=replicas, engine=engine)
-    template = lws["spec"]["leaderWorkerTemplate"]
-    for key in ("leaderTemplate", "workerTemplate"):
-        template[key]["metadata"]["annotations"] = {"prometheus.io/scrape": "true", "prometheus.io/port": str(PORT)}
-    group_key = {"labelSelector": {"matchLabels": {LWS_NAME_LABEL: name}}, "topologyKey": "kubernetes.io/hostname"}
-    affinity: Object = {}
+    """mock_vllm_lws scraped by Prometheus, with the LeaderWorkerSet builder's knobs the scaling and
+    upgrade suites turn: a rollout strategy, a longer preStop on workers, members spread over nodes,
+    a node per group."""
+    lws = LeaderWorkerSet(mock_vllm_lws(name, size=size, replicas=replicas, engine=engine)).scraped(PORT)
     if spread_members:
-        affinity["podAntiAffinity"] = {
-            "requiredDuringSchedulingIgnoredDuringExecution": [
-                {**group_key, "matchLabelKeys": [groups.GROUP_KEY_LABEL]}
-            ]
-        }
+        lws.spread_members()
     if node_per_group:
-        # Hard: no node hosts two groups. Soft: a group's members share a node, so a replacement is never
-        # held to the node its terminating predecessor still occupies (a hard co-location would be).
-        affinity["podAntiAffinity"] = {
-            "requiredDuringSchedulingIgnoredDuringExecution": [
-                {**group_key, "mismatchLabelKeys": [groups.GROUP_KEY_LABEL]}
-            ]
-        }
-        affinity["podAffinity"] = {
-            "preferredDuringSchedulingIgnoredDuringExecution": [
-                {"weight": 100, "podAffinityTerm": {**group_key, "matchLabelKeys": [groups.GROUP_KEY_LABEL]}}
-            ]
-        }
-    if affinity:
-        for key in ("leaderTemplate", "workerTemplate"):
-            template[key]["spec"]["affinity"] = copy.deepcopy(affinity)
+        lws.node_per_group()
     if worker_pre_stop_seconds:
-        spec = template["workerTemplate"]["spec"]
-        spec["containers"][0]["lifecycle"] = {"preStop": {"sleep": {"seconds": worker_pre_stop_seconds}}}
-        spec["terminationGracePeriodSeconds"] = max(spec["terminationGracePeriodSeconds"], worker_pre_stop_seconds + 5)
+        lws.worker_pre_stop(worker_pre_stop_seconds)
     if max_unavailable is not None or max_surge is not None:
-        rolling: Object = {}
-        if max_unavailable is not None:
-            rolling["maxUnavailable"] = max_unavailable
-        if max_surge is not None:
-            rolling["maxSurge"] = max_surge
-        lws["spec"]["rolloutStrategy"] = {"type": "RollingUpdate", "rollingUpdateConfiguration": rolling}
-    return lws
+        lws.rollout(max_unavailable, max_surge)
+    return lws.obj()
 
 
 def deploy(kube: Clients, namespace: str, lws: Object, node_port: int | None) -> Service:
@@ -141,7 +107,7 @@ def gateway(name: str, upstream: str, node_port: int, hold_seconds: float) -> li
         "readinessProbe": {"httpGet": {"path": "/health", "port": PORT}, "periodSeconds": 1},
         "resources": {"requests": {"cpu": "50m", "memory": "48Mi"}},
     }
-    annotations = {"prometheus.io/scrape": "true", "prometheus.io/port": str(PORT)}
+    annotations = {SCRAPE_ANNOTATION: "true", SCRAPE_PORT_ANNOTATION: str(PORT)}
     deployment: Object = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -168,7 +134,7 @@ def scaled_object(svc: Service, threshold: float, min_groups: int, max_groups: i
 
 
 def patch_scaled_object(kube: Clients, svc: Service, patch: Object) -> None:
-    group, version = keda.API.split("/")
+    group, version = KEDA_API.split("/")
     client.CustomObjectsApi(kube.api).patch_namespaced_custom_object(
         group, version, svc.namespace, "scaledobjects", svc.lws, patch
     )
@@ -241,7 +207,7 @@ def drain_group_by_group(kube: Clients, svc: Service, node: str, count: int, tim
     for index in order:
         members = {
             p.metadata.name: p.metadata.uid
-            for p in drain.pods_on(kube.core, svc.namespace, node, f"{groups.GROUP_INDEX_LABEL}={index}")
+            for p in drain.pods_on(kube.core, svc.namespace, node, f"{LWS_GROUP_INDEX_LABEL}={index}")
         }
         for name in members:
             drain.evict(kube.core, svc.namespace, name, timeout=timeout)

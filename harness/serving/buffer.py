@@ -11,12 +11,13 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from harness import timeouts
 from harness.kube.client import Clients
+from harness.kube.labels import HOSTNAME_LABEL
+from harness.kube.objects import busybox_image, cluster_objects, create
 from harness.kube.pods import wait_ready
-from harness.stack.builders import busybox
 
 PLACEHOLDER_LABEL = "llm-conformance.io/placeholder"
 PRIORITY = -10
@@ -26,26 +27,17 @@ PRIORITY = -10
 def placeholder_class(kube: Clients, value: int = PRIORITY) -> Iterator[str]:
     """A PriorityClass below every workload's (0 by default) unless `value` says otherwise, removed afterwards."""
     name = f"llmc-placeholder-{secrets.token_hex(3)}"
-    scheduling = client.SchedulingV1Api(kube.api)
-    scheduling.create_priority_class(
-        {
-            "apiVersion": "scheduling.k8s.io/v1",
-            "kind": "PriorityClass",
-            "metadata": {"name": name},
-            "value": value,
-            "preemptionPolicy": "Never",
-            "globalDefault": False,
-            "description": "llm-conformance capacity buffer placeholders",
-        }
-    )
-    try:
+    priority_class = {
+        "apiVersion": "scheduling.k8s.io/v1",
+        "kind": "PriorityClass",
+        "metadata": {"name": name},
+        "value": value,
+        "preemptionPolicy": "Never",
+        "globalDefault": False,
+        "description": "llm-conformance capacity buffer placeholders",
+    }
+    with cluster_objects(kube, [priority_class]):
         yield name
-    finally:
-        try:
-            scheduling.delete_priority_class(name)
-        except ApiException as e:
-            if e.status != 404:
-                raise
 
 
 def _millis(quantity: str) -> int:
@@ -75,8 +67,8 @@ def fill(kube: Clients, namespace: str, nodes: list[str], priority_class: str, l
         if cpu <= 0:
             continue
         name = f"placeholder-{node}"
-        kube.core.create_namespaced_pod(
-            namespace,
+        create(
+            kube,
             {
                 "apiVersion": "v1",
                 "kind": "Pod",
@@ -84,20 +76,21 @@ def fill(kube: Clients, namespace: str, nodes: list[str], priority_class: str, l
                 "spec": {
                     "priorityClassName": priority_class,
                     "terminationGracePeriodSeconds": 0,
-                    "nodeSelector": {"kubernetes.io/hostname": node},
+                    "nodeSelector": {HOSTNAME_LABEL: node},
                     "containers": [
                         {
                             "name": "hold",
-                            "image": busybox(),
+                            "image": busybox_image(),
                             "command": ["sleep", "3600"],
                             "resources": {"requests": {"cpu": f"{cpu}m", "memory": "8Mi"}},
                         }
                     ],
                 },
             },
+            namespace,
         )
         names.append(name)
-    wait_ready(kube.core, namespace, names, timeout=120)
+    wait_ready(kube.core, namespace, names, timeout=timeouts.POD_READY)
     return names
 
 

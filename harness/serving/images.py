@@ -31,7 +31,7 @@ def build_mock_vllm() -> str:
 def _image() -> DockerImage:
     v = versions.pinned()
     base = rootfs.image_name("python-base", v["debian"], tuple(v["mock_vllm"]["debian_packages"]))
-    files = package_sources("mock_vllm", "pip install ./workloads")
+    files = package_sources("mock_vllm", "pip install ./workloads/mock-vllm")
     pinned: str = v["mock_vllm"]["image"]
     image = DockerImage(names=(pinned,), recipe=recipes() / "mock-vllm", files=files, build_args={"BASE": base})
     return DockerImage((pinned, f"{pinned}-{image.key()[:12]}"), image.recipe, image.files, image.build_args)

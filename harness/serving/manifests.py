@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any
 
-from harness.workloads.images import mock_vllm_image
+from harness.kube.labels import HOSTNAME_LABEL, LWS_API, LWS_EXCLUSIVE_TOPOLOGY, LWS_NAME_LABEL, LWS_WORKER_INDEX_LABEL
+from harness.kube.objects import Object
+from harness.serving.images import mock_vllm_image
 
-Object = dict[str, Any]
 PORT = 8000
-LWS_API = "leaderworkerset.x-k8s.io/v1"
-LWS_NAME_LABEL = "leaderworkerset.sigs.k8s.io/name"
-LWS_INDEX_LABEL = "leaderworkerset.sigs.k8s.io/worker-index"
 # Hand-made groups carry their own labels: LWS's webhook rejects pods with its labels that it did not make.
 GROUP_SET_LABEL = "llm-conformance.io/group-set"
 GROUP_LABEL = "llm-conformance.io/group-index"
@@ -137,7 +134,7 @@ def mock_vllm_lws(
         },
     }
     if exclusive_topology:
-        lws["metadata"]["annotations"] = {"leaderworkerset.sigs.k8s.io/exclusive-topology": exclusive_topology}
+        lws["metadata"]["annotations"] = {LWS_EXCLUSIVE_TOPOLOGY: exclusive_topology}
     return lws
 
 
@@ -157,7 +154,7 @@ def mock_vllm_deployment(name: str, replicas: int = 1, engine: Engine | None = N
 
 
 def lws_leaders(lws: str) -> dict[str, str]:
-    return {LWS_NAME_LABEL: lws, LWS_INDEX_LABEL: "0"}
+    return {LWS_NAME_LABEL: lws, LWS_WORKER_INDEX_LABEL: "0"}
 
 
 def hand_made_leaders(name: str) -> dict[str, str]:
@@ -217,7 +214,7 @@ def hand_made_group(
         spec = pod_spec(engine, env)
         spec.update({"hostname": pod_name, "subdomain": name})
         if nodes:
-            spec["nodeSelector"] = {"kubernetes.io/hostname": nodes[index % len(nodes)]}
+            spec["nodeSelector"] = {HOSTNAME_LABEL: nodes[index % len(nodes)]}
         labels = {GROUP_SET_LABEL: name, GROUP_LABEL: str(group), WORKER_LABEL: str(index)}
         objects.append(
             {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": pod_name, "labels": labels}, "spec": spec}

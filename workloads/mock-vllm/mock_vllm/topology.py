@@ -1,6 +1,6 @@
 """Placement: the devices and rack a member was given, and what a group's placement costs.
 
-The fake GPU driver injects these variables through CDI (the contract is in workloads/README.md):
+The fake GPU driver injects these variables through CDI (the contract is in workloads/mock-vllm/README.md):
 LLMC_GPUS, LLMC_GPU_NUMA, LLMC_NICS, LLMC_NIC_NUMA, LLMC_RACK, and LLMC_NODE (the downward API may set
 it). Missing variables mean "unknown": no penalty, reported as unknown.
 """

@@ -5,14 +5,14 @@ of the gang checks."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from harness.builders.lws import LeaderWorkerSet
 from harness.dra.claims import FAKE_GPU, Claim
 from harness.dra.profile import DeviceProfile
+from harness.kube.objects import Object
+from harness.serving.manifests import Engine, mock_vllm_lws
 from harness.spec import Testbed
-from harness.workloads.manifests import Engine, mock_vllm_lws
 
-Object = dict[str, Any]
 NODE_GPUS = "node-gpus"  # the ResourceClaimTemplate every member names
 
 
@@ -43,12 +43,10 @@ def gpu_group(name: str, size: int, replicas: int = 1, readiness_path: str | Non
         termination_grace_period_seconds=2,
         resource_claims=({"name": "gpu", "resourceClaimTemplateName": NODE_GPUS},),
     )
-    lws = mock_vllm_lws(name, size=size, replicas=replicas, engine=engine)
+    lws = LeaderWorkerSet(mock_vllm_lws(name, size=size, replicas=replicas, engine=engine))
     if readiness_path:
-        for role in ("leaderTemplate", "workerTemplate"):
-            container = lws["spec"]["leaderWorkerTemplate"][role]["spec"]["containers"][0]
-            container["readinessProbe"]["httpGet"]["path"] = readiness_path
-    return lws
+        lws.readiness_path(readiness_path)
+    return lws.obj()
 
 
 def native_gang(name: str, size: int, api_version: str | None) -> list[Object]:

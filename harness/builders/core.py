@@ -1,65 +1,25 @@
-"""Small builders for the stack's objects (LeaderWorkerSet, Kueue queues and jobs, KEDA ScaledObjects)
-and the tiny workloads the component checks drive them with."""
+"""Core objects the checks run: the tiny workloads the component checks drive the stack with (a Kueue
+job, a metric exporter, a Deployment for KEDA), KEDA's ScaledObject, and the smoke checks' web pods
+and Services."""
 
 from __future__ import annotations
 
-from typing import Any
+from harness.kube.labels import (
+    HOSTNAME_LABEL,
+    KEDA_API,
+    KUEUE_QUEUE_LABEL,
+    SCRAPE_ANNOTATION,
+    SCRAPE_PORT_ANNOTATION,
+)
+from harness.kube.objects import Object, busybox_image
+from harness.stack import prometheus
 
-from harness import versions
-from harness.stack import keda, kueue, lws, prometheus
-
-Object = dict[str, Any]
-QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 METRICS_PORT = 8080
 TINY = {"requests": {"cpu": "10m", "memory": "16Mi"}}
 
 
-def busybox() -> str:
-    return str(versions.pinned()["busybox"]["image"])
-
-
 def _sleeper(name: str = "main") -> Object:
-    return {"name": name, "image": busybox(), "command": ["sleep", "3600"], "resources": TINY}
-
-
-def leader_worker_set(name: str, groups: int, size: int) -> Object:
-    """`groups` groups of `size` pods (a leader and size-1 workers), each pod sleeping."""
-    template = {"spec": {"terminationGracePeriodSeconds": 1, "containers": [_sleeper()]}}
-    return {
-        "apiVersion": lws.API,
-        "kind": "LeaderWorkerSet",
-        "metadata": {"name": name},
-        "spec": {"replicas": groups, "leaderWorkerTemplate": {"size": size, "workerTemplate": template}},
-    }
-
-
-def resource_flavor(name: str) -> Object:
-    return {"apiVersion": kueue.API, "kind": "ResourceFlavor", "metadata": {"name": name}, "spec": {}}
-
-
-def cluster_queue(name: str, flavor: str, cpu: str, memory: str = "1Gi") -> Object:
-    """A ClusterQueue admitting from every namespace, with a nominal CPU/memory quota on one flavor."""
-    quotas = [{"name": "cpu", "nominalQuota": cpu}, {"name": "memory", "nominalQuota": memory}]
-    return {
-        "apiVersion": kueue.API,
-        "kind": "ClusterQueue",
-        "metadata": {"name": name},
-        "spec": {
-            "namespaceSelector": {},
-            "resourceGroups": [
-                {"coveredResources": ["cpu", "memory"], "flavors": [{"name": flavor, "resources": quotas}]}
-            ],
-        },
-    }
-
-
-def local_queue(name: str, cluster_queue_name: str) -> Object:
-    return {
-        "apiVersion": kueue.API,
-        "kind": "LocalQueue",
-        "metadata": {"name": name},
-        "spec": {"clusterQueue": cluster_queue_name},
-    }
+    return {"name": name, "image": busybox_image(), "command": ["sleep", "3600"], "resources": TINY}
 
 
 def queued_job(name: str, queue: str, cpu: str, parallelism: int = 1) -> Object:
@@ -68,7 +28,7 @@ def queued_job(name: str, queue: str, cpu: str, parallelism: int = 1) -> Object:
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": {"name": name, "labels": {QUEUE_LABEL: queue}},
+        "metadata": {"name": name, "labels": {KUEUE_QUEUE_LABEL: queue}},
         "spec": {
             "suspend": True,
             "parallelism": parallelism,
@@ -81,7 +41,7 @@ def queued_job(name: str, queue: str, cpu: str, parallelism: int = 1) -> Object:
 def metric_exporter(name: str, metric: str, value: float, scrape: bool = True) -> Object:
     """A busybox httpd serving `/metrics` with one gauge; `set_metric` changes its value."""
     script = f'mkdir -p /www && echo "{metric} {value}" > /www/metrics && exec httpd -f -p {METRICS_PORT} -h /www'
-    annotations = {"prometheus.io/scrape": "true", "prometheus.io/port": str(METRICS_PORT)} if scrape else {}
+    annotations = {SCRAPE_ANNOTATION: "true", SCRAPE_PORT_ANNOTATION: str(METRICS_PORT)} if scrape else {}
     return {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -91,7 +51,7 @@ def metric_exporter(name: str, metric: str, value: float, scrape: bool = True) -
             "containers": [
                 {
                     "name": "main",
-                    "image": busybox(),
+                    "image": busybox_image(),
                     "command": ["sh", "-c", script],
                     "ports": [{"containerPort": METRICS_PORT}],
                     "resources": TINY,
@@ -121,17 +81,23 @@ def sleeper_deployment(name: str, replicas: int = 1) -> Object:
     }
 
 
+# KEDA's timing for the ScaledObjects the harness makes (KEDA's defaults: 30 s and 300 s): a poll of
+# the trigger every 5 s, and scale to zero 10 s after the last active poll.
+KEDA_POLLING_INTERVAL = 5
+KEDA_COOLDOWN_PERIOD = 10
+
+
 def scaled_object(name: str, target: str, query: str, threshold: float, min_replicas: int, max_replicas: int) -> Object:
     """KEDA scales `target` on a Prometheus query, polling fast and with no scale-down window so that
     a check sees both directions in seconds rather than KEDA's default five minutes."""
     return {
-        "apiVersion": keda.API,
+        "apiVersion": KEDA_API,
         "kind": "ScaledObject",
         "metadata": {"name": name},
         "spec": {
             "scaleTargetRef": {"name": target},
-            "pollingInterval": 5,
-            "cooldownPeriod": 10,
+            "pollingInterval": KEDA_POLLING_INTERVAL,
+            "cooldownPeriod": KEDA_COOLDOWN_PERIOD,
             "minReplicaCount": min_replicas,
             "maxReplicaCount": max_replicas,
             "advanced": {
@@ -160,3 +126,36 @@ def scaled_object(name: str, target: str, query: str, threshold: float, min_repl
             ],
         },
     }
+
+
+def web_pod(name: str, node: str, port: int = 8080) -> Object:
+    """A busybox httpd on `node` that answers with the node's name: a probe target for the network."""
+    script = f"mkdir -p /www && echo $NODE_NAME > /www/index.html && exec httpd -f -p {port} -h /www"
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": {"app": "web", "node": node}},
+        "spec": {
+            "nodeSelector": {HOSTNAME_LABEL: node},
+            "terminationGracePeriodSeconds": 1,
+            "containers": [
+                {
+                    "name": "web",
+                    "image": busybox_image(),
+                    "command": ["sh", "-c", script],
+                    "env": [{"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}],
+                    "ports": [{"containerPort": port}],
+                    "readinessProbe": {"httpGet": {"path": "/", "port": port}, "periodSeconds": 2},
+                    "resources": {"requests": {"cpu": "5m", "memory": "8Mi"}},
+                }
+            ],
+        },
+    }
+
+
+def service(name: str, selector: dict[str, str], port: int, node_port: int | None = None) -> Object:
+    spec: Object = {"selector": selector, "ports": [{"port": port, "targetPort": port}]}
+    if node_port is not None:
+        spec["type"] = "NodePort"
+        spec["ports"][0]["nodePort"] = node_port
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}, "spec": spec}

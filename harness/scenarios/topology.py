@@ -15,35 +15,30 @@ from datetime import datetime
 from typing import Any, cast
 
 import openai
-from kubernetes import client, utils
+from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from harness import load
+from harness import load, timeouts
+from harness.builders.kueue import ClusterQueue, LocalQueue, ResourceFlavor, Topology
+from harness.builders.lws import LeaderWorkerSet
 from harness.checks import CheckFailed
-from harness.dra.claims import FAKE_GPU, Claim
+from harness.dra.claims import FAKE_GPU, Claim, claim_pod
 from harness.dra.install import node_inventories
 from harness.dra.profile import DeviceProfile
 from harness.kube.client import Clients
+from harness.kube.conditions import condition, is_true
+from harness.kube.labels import KUEUE_API, LWS_API, LWS_GROUP_INDEX_LABEL, LWS_NAME_LABEL
+from harness.kube.objects import create, delete, delete_all, delete_object, wait_deleted
 from harness.kube.pods import wait_ready
 from harness.kube.waits import WaitTimeout, wait_until
 from harness.report.record import CheckRecord
-from harness.spec import RACK_LABEL, Testbed
+from harness.serving.manifests import Engine, leader_service, lws_leaders, mock_vllm_lws
+from harness.serving.observe import ring_state, stream_chat
+from harness.spec import RACK_LABEL, ZONE_LABEL, Testbed
 from harness.spec.model import PortMapping
-from harness.stack import kueue, lws
-from harness.stack.builders import cluster_queue, local_queue
-from harness.topology.claims import numa_is
-from harness.topology.placement import LWS_GROUP_LABEL, Member, groups, placement_map, record_placement
-from harness.topology.workloads import (
-    members_in_different_racks,
-    members_prefer_other_racks,
-    pinned_to_rack,
-    queued,
-    single_template,
-    topology,
-    topology_flavor,
-)
-from harness.workloads.manifests import LWS_NAME_LABEL, Engine, leader_service, lws_leaders, mock_vllm_lws
-from harness.workloads.observe import ring_state, stream_chat
+from harness.topology.allocations import wait_allocated
+from harness.topology.claims import Rounds, numa_is
+from harness.topology.placement import Member, groups, placement_map, record_placement
 
 SIZE = 2
 API_SERVICE = "topology-api"
@@ -64,7 +59,7 @@ class GroupRun:
         return f"{LWS_NAME_LABEL}={self.name}"
 
     def group_selector(self, group: str) -> str:
-        return f"{self.selector},{LWS_GROUP_LABEL}={group.rsplit('-', 1)[1]}"
+        return f"{self.selector},{LWS_GROUP_INDEX_LABEL}={group.rsplit('-', 1)[1]}"
 
     @property
     def leader(self) -> str:
@@ -75,19 +70,15 @@ def racks(spec: Testbed) -> list[str]:
     return sorted({w.rack for w in spec.workers if w.rack})
 
 
-def _create_lws(kube: Clients, namespace: str, obj: dict[str, Any]) -> None:
-    group, version = lws.API.split("/")
-    client.CustomObjectsApi(kube.api).create_namespaced_custom_object(
-        group, version, namespace, "leaderworkersets", obj
-    )
-
-
 def exclusive_groups(kube: Clients, namespace: str, groups: int, exclusive: bool, pin_rack: str = "") -> GroupRun:
     """`groups` groups with the exclusive-topology annotation on the rack label (or without it, and
     then optionally all pinned to `pin_rack`)."""
     run = GroupRun("excl", groups)
     obj = mock_vllm_lws(run.name, SIZE, groups, ENGINE, exclusive_topology=RACK_LABEL if exclusive else None)
-    _create_lws(kube, namespace, pinned_to_rack(obj, pin_rack) if pin_rack else obj)
+    lws = LeaderWorkerSet(obj)
+    if pin_rack:
+        lws.pinned_to_rack(pin_rack)
+    create(kube, lws.obj(), namespace)
     return run
 
 
@@ -95,8 +86,10 @@ def spreading_groups(kube: Clients, namespace: str, groups: int, queue: str | No
     """Groups whose members prefer different racks; through Kueue's `queue` with the rack as
     required topology, or (queue None) left to the scheduler."""
     run = GroupRun("tas", groups)
-    obj = members_prefer_other_racks(single_template(mock_vllm_lws(run.name, SIZE, groups, ENGINE)))
-    _create_lws(kube, namespace, queued(obj, queue, RACK_LABEL) if queue else obj)
+    lws = LeaderWorkerSet(mock_vllm_lws(run.name, SIZE, groups, ENGINE)).single_template().prefer_other_racks()
+    if queue:
+        lws.queue(queue).required_topology(RACK_LABEL)
+    create(kube, lws.obj(), namespace)
     return run
 
 
@@ -152,53 +145,36 @@ def kueue_topology(kube: Clients, namespace: str, spec: Testbed) -> Iterator[str
     if len(zones) != 1:
         raise ValueError(f"kueue_topology needs the workers in one zone, the testbed has {zones}")
     name = f"llmc-topology-{secrets.token_hex(3)}"
-    group, version = kueue.API.split("/")
     cluster_objects = [
-        ("topologies", topology(name)),
-        ("resourceflavors", topology_flavor(name, name, zones[0])),
-        ("clusterqueues", cluster_queue(name, name, cpu="4", memory="8Gi")),
+        Topology(name).obj(),
+        ResourceFlavor(name).node_labels({ZONE_LABEL: zones[0]}).topology(name).obj(),
+        ClusterQueue(name).flavor(name).quota(cpu="4", memory="8Gi").obj(),
     ]
-    api = _custom(kube)
     try:
-        for plural, obj in cluster_objects:
-            api.create_cluster_custom_object(group, version, plural, obj)
-        api.create_namespaced_custom_object(group, version, namespace, "localqueues", local_queue(name, name))
-        _wait_active(api, name)
+        for obj in cluster_objects:
+            create(kube, obj)
+        create(kube, LocalQueue(name, name).obj(), namespace)
+        _wait_active(kube, name)
         yield name
     finally:
-        lws_group, lws_version = lws.API.split("/")
-        api.delete_collection_namespaced_custom_object(lws_group, lws_version, namespace, "leaderworkersets")
+        delete_all(kube, LWS_API, "LeaderWorkerSet", namespace)
         _wait_no_pods(kube, namespace, "")
-        for plural, obj in reversed(cluster_objects):
-            try:
-                api.delete_cluster_custom_object(group, version, plural, obj["metadata"]["name"])
-            except ApiException as e:
-                if e.status != 404:
-                    raise
-        for plural, _ in cluster_objects:
-            wait_until(lambda p=plural: _gone(api, group, version, p, name), 90, f"{plural}/{name} deleted", 1)
+        for obj in reversed(cluster_objects):
+            delete_object(kube, obj)
+        for obj in cluster_objects:
+            wait_deleted(kube, obj["apiVersion"], obj["kind"], name, timeout=90)
 
 
-def _wait_active(api: client.CustomObjectsApi, name: str) -> None:
-    group, version = kueue.API.split("/")
+def _wait_active(kube: Clients, name: str) -> None:
+    group, version = KUEUE_API.split("/")
+    api = _custom(kube)
 
     def active() -> tuple[bool, str]:
         cq = cast(dict[str, Any], api.get_cluster_custom_object(group, version, "clusterqueues", name))
-        conditions = {c["type"]: c for c in cq.get("status", {}).get("conditions", [])}
-        active = conditions.get("Active", {})
-        return active.get("status") == "True", f"Active: {active or 'no condition yet'}"
+        active = condition(cq, "Active")
+        return is_true(cq, "Active"), f"Active: {active or 'no condition yet'}"
 
-    wait_until(active, 60, f"ClusterQueue {name} active")
-
-
-def _gone(api: client.CustomObjectsApi, group: str, version: str, plural: str, name: str) -> tuple[bool, str]:
-    try:
-        api.get_cluster_custom_object(group, version, plural, name)
-    except ApiException as e:
-        if e.status == 404:
-            return True, "deleted"
-        raise
-    return False, "still present"
+    wait_until(active, timeouts.REACTION, f"ClusterQueue {name} active")
 
 
 def injected_selectors(kube: Clients, namespace: str, selector: str) -> dict[str, dict[str, str]]:
@@ -237,7 +213,7 @@ def latency_group(
         claim.gpus(1, numa_is(gpu_numa[-1], devices)).nics(1, numa_is(nic_numa[0], devices))
     else:
         claim.gpus(1).nics(1)  # one NUMA node: only the racks can be wrong
-    utils.create_from_dict(kube.api, claim.template(), namespace=namespace)
+    create(kube, claim.template(), namespace)
     engine = Engine(
         inter_token_latency_ms=ENGINE.inter_token_latency_ms,
         shutdown_timeout_seconds=ENGINE.shutdown_timeout_seconds,
@@ -247,8 +223,8 @@ def latency_group(
     )
     obj = mock_vllm_lws(name, SIZE, 1, engine, exclusive_topology=None if misplaced else RACK_LABEL)
     if misplaced and len(racks(spec)) > 1:
-        obj = members_in_different_racks(obj)
-    _create_lws(kube, namespace, obj)
+        obj = LeaderWorkerSet(obj).different_racks().obj()
+    create(kube, obj, namespace)
     run = GroupRun(name, 1)
     wait_ready(kube.core, namespace, [run.leader, f"{run.leader}-1"], timeout=240)
     return run
@@ -265,7 +241,7 @@ def measure(
     record.evidence(f"{label}: ITL slowdown {ring.get('itl_slowdown')}, placement {ring['placement']}")
     _point_service(kube, namespace, run, port)
     out = record.load_dir(label)
-    spec = load.LoadSpec(target=f"http://127.0.0.1:{port.host_port}", **LATENCY_LOAD)  # type: ignore[arg-type]
+    spec = load.LoadSpec(target=port.url, **LATENCY_LOAD)  # type: ignore[arg-type]
     result = load.run(spec, out)
     record.load(result, out, name=label)
     return result
@@ -281,7 +257,7 @@ def _point_service(kube: Clients, namespace: str, run: GroupRun, port: PortMappi
     except ApiException as e:
         if e.status != 404:
             raise
-        utils.create_from_dict(kube.api, service, namespace=namespace)
+        create(kube, service, namespace)
 
     def steady() -> tuple[bool, str]:
         try:
@@ -295,8 +271,7 @@ def _point_service(kube: Clients, namespace: str, run: GroupRun, port: PortMappi
 
 def remove_group(kube: Clients, namespace: str, run: GroupRun) -> None:
     """Delete the LWS and wait until its pods and their claims are gone (their devices are free)."""
-    group, version = lws.API.split("/")
-    _custom(kube).delete_namespaced_custom_object(group, version, namespace, "leaderworkersets", run.name)
+    delete(kube, LWS_API, "LeaderWorkerSet", run.name, namespace)
     _wait_no_pods(kube, namespace, run.selector)
 
 
@@ -310,4 +285,19 @@ def _wait_no_pods(kube: Clients, namespace: str, selector: str) -> None:
         held = [c["metadata"]["name"] for c in claims["items"] if c["metadata"].get("ownerReferences")]
         return not pods and not held, f"pods {pods}, generated claims {held}"
 
-    wait_until(gone, 120, f"pods {selector or '(all)'} and their claims gone from {namespace}", interval=1)
+    wait_until(gone, timeouts.GONE, f"pods {selector or '(all)'} and their claims gone from {namespace}", interval=1)
+
+
+def allocate(kube: Clients, namespace: str, rounds: Rounds, timeout: float = 90) -> int:
+    """Create every claim and its holder pod, pinned to its node, round by round (each round allocated
+    before the next starts, since first fit depends on the earlier ones); returns how many were
+    allocated (all, or CheckFailed)."""
+    count = 0
+    for placed in rounds:
+        for p in placed:
+            create(kube, p.claim.obj(), namespace)
+            create(kube, claim_pod(f"{p.claim.name}-pod", p.claim.name, p.node), namespace)
+        for p in placed:
+            wait_allocated(kube, namespace, p.claim.name, f"{p.claim.name}-pod", timeout)
+            count += 1
+    return count

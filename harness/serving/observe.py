@@ -11,7 +11,7 @@ import openai
 
 from harness.kube.client import Clients
 from harness.kube.waits import wait_until
-from harness.workloads.manifests import PORT
+from harness.serving.manifests import PORT
 
 RING_TIMEOUT = (2, 3)  # seconds to connect (to the API server), to read (the answer through its proxy)
 

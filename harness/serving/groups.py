@@ -4,8 +4,8 @@ partial, which template revision each member runs, and which leaders the Service
 A background thread samples pods and EndpointSlices; checks read the samples afterwards. Sampling
 (every `interval` s) rather than watching keeps it simple; a state shorter than one interval can be
 missed, which the checks say in their evidence. A sample that fails on a transient error (the API
-server busy or restarting) is a gap, recorded with its error; `check_sampled` fails a timeline whose
-gaps are long enough to hide what the checks look for.
+server busy or restarting) is a gap, recorded with its error; harness.checks.sampling.check_sampled
+fails a timeline whose gaps are long enough to hide what the checks look for.
 """
 
 from __future__ import annotations
@@ -21,15 +21,10 @@ from typing import Any
 
 from kubernetes import client
 
-from harness.checks import CheckFailed
 from harness.kube.client import Clients
+from harness.kube.labels import LWS_API, LWS_GROUP_INDEX_LABEL, LWS_NAME_LABEL, LWS_REVISION_LABEL, SERVICE_NAME_LABEL
 from harness.kube.pods import is_ready
 from harness.kube.waits import is_transient
-from harness.workloads.manifests import LWS_API, LWS_NAME_LABEL
-
-GROUP_INDEX_LABEL = "leaderworkerset.sigs.k8s.io/group-index"
-GROUP_KEY_LABEL = "leaderworkerset.sigs.k8s.io/group-key"  # a hash unique to one group
-REVISION_LABEL = "leaderworkerset.sigs.k8s.io/template-revision-hash"  # LWS v0.9.0's RevisionKey
 
 
 @dataclass(frozen=True)
@@ -161,7 +156,7 @@ def sample(kube: Clients, namespace: str, lws: str, service: str) -> Sample:
     replicas = int(obj.get("spec", {}).get("replicas", 0))
     pods = kube.core.list_namespaced_pod(namespace, label_selector=f"{LWS_NAME_LABEL}={lws}").items
     slices = client.DiscoveryV1Api(kube.api).list_namespaced_endpoint_slice(
-        namespace, label_selector=f"kubernetes.io/service-name={service}"
+        namespace, label_selector=f"{SERVICE_NAME_LABEL}={service}"
     )
     serving = {
         e.target_ref.name
@@ -172,52 +167,20 @@ def sample(kube: Clients, namespace: str, lws: str, service: str) -> Sample:
     members: dict[int, list[Member]] = defaultdict(list)
     for p in pods:
         labels = p.metadata.labels or {}
-        if GROUP_INDEX_LABEL not in labels or p.metadata.deletion_timestamp is not None:
+        if LWS_GROUP_INDEX_LABEL not in labels or p.metadata.deletion_timestamp is not None:
             continue
         running = p.status.phase == "Running" and all(
             c.state is not None and c.state.running is not None for c in p.status.container_statuses or []
         )
         ready = running and is_ready(p)
-        members[int(labels[GROUP_INDEX_LABEL])].append(
-            Member(p.metadata.name, p.spec.node_name or "", running, ready, labels.get(REVISION_LABEL, ""))
+        members[int(labels[LWS_GROUP_INDEX_LABEL])].append(
+            Member(p.metadata.name, p.spec.node_name or "", running, ready, labels.get(LWS_REVISION_LABEL, ""))
         )
     groups = {
         i: Group(i, tuple(sorted(ms, key=lambda m: (len(m.pod), m.pod))), any(m.pod in serving for m in ms))
         for i, ms in members.items()
     }
     return Sample(time.time(), replicas, groups, len(serving))
-
-
-MAX_GAP = 5.0  # seconds without a sample that a judged timeline may have (10 samples at the default interval)
-
-
-def check_sampled(timeline: GroupTimeline, max_gap: float = MAX_GAP, what: str = "") -> None:
-    """The timeline saw the groups often enough to be judged: some samples, and no stretch of the
-    observed window longer than `max_gap` s without one (failed samples are gaps). Judging code calls
-    it before reading the samples: a partial group serving, or groups unavailable, for less than the
-    gap would not show."""
-    what = what or f"LWS {timeline.lws}"
-    if not timeline.samples:
-        raise CheckFailed(f"{what}: no sample of the groups; failed samples: {_failures(timeline, None, None)}")
-    gap, start, end = timeline.largest_gap()
-    if gap > max_gap:
-        origin = timeline.origin()
-        raise CheckFailed(
-            f"{what}: no sample for {gap:.1f} s between t={start - origin:.1f}s and t={end - origin:.1f}s: a window "
-            f"this long could hide a partial group serving or groups unavailable (allowed {max_gap:.1f} s); "
-            f"failed samples: {_failures(timeline, start, end)}"
-        )
-
-
-def _failures(timeline: GroupTimeline, start: float | None, end: float | None, shown: int = 5) -> str:
-    """The failed samples (in start..end when given), the first few with their errors."""
-    origin = timeline.origin()
-    failed = [(t, e) for t, e in timeline.failures if (start is None or start <= t) and (end is None or t <= end)]
-    if not failed:
-        return "none"
-    lines = [f"t={t - origin:.1f}s {e}" for t, e in failed[:shown]]
-    more = f" (and {len(failed) - shown} more)" if len(failed) > shown else ""
-    return f"{len(failed)}: " + "; ".join(lines) + more
 
 
 @contextmanager
