@@ -157,8 +157,13 @@ def parser() -> tuple[Parser, Subcommands]:
     delete = command(cluster, "delete", "delete a testbed (cluster, registry, network)")
     delete.add_argument("file", metavar="FILE", help="testbed spec (YAML) of the testbed")
 
-    discover = command(sub, "discover", "an existing cluster's topology and installed components (read-only)")
+    discover = command(
+        sub, "discover", "an existing cluster's topology, installed components and device profile (read-only)"
+    )
     cluster_options(discover)
+    discover.add_argument(
+        "--device-profile", metavar="FILE", help="YAML file overriding the discovered device profile (shown merged)"
+    )
 
     doctor = command(sub, "doctor", "what a testbed run needs here, and how to get it; exit 3 if something is missing")
     image_options(doctor)
@@ -421,7 +426,10 @@ def _load(args: argparse.Namespace) -> int:
 
 
 def _discover(args: argparse.Namespace) -> int:
+    from harness.checks import NotApplicable
     from harness.cluster.existing import ContextError, ExistingCluster, resolve
+    from harness.dra.drivers import device_profile
+    from harness.dra.profile import ProfileError
 
     try:
         cluster = ExistingCluster(resolve(args.kubeconfig, args.context))
@@ -429,6 +437,12 @@ def _discover(args: argparse.Namespace) -> int:
         raise CommandError(str(e)) from None
     try:
         print(cluster.discovery.describe())
+        try:
+            print(device_profile(cluster, args.device_profile).describe())
+        except NotApplicable as e:
+            print(f"device profile: none: {e}")
+        except (ProfileError, OSError) as e:
+            raise CommandError(str(e)) from None
     finally:
         cluster.close()
     return OK

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from harness.cluster.existing import ClusterRef, ExistingCluster
     from harness.cluster.testbed import TestbedCluster
     from harness.dra.install import DriverFigures
+    from harness.dra.profile import DeviceProfile
     from harness.kube.client import Clients
     from harness.report.record import CheckRecord
     from harness.report.session import Report
@@ -48,7 +49,7 @@ AREAS = {
     "gang": "gang scheduling: all-or-nothing admission of a group",
     "restart": "group restarts: a broken group is recreated whole",
     "topology": "topology placement: racks, NUMA, PCIe, NVLink",
-    "dra": "the fake GPU/NIC DRA driver: slices published, claims allocated as their constraints say",
+    "dra": "DRA with the cluster's devices: claims allocated as their constraints say, devices seen in the pod",
     "scaling": "scaling whole groups on engine metrics",
     "upgrade": "drains and rolling updates without lost requests",
     "accelerators": "accelerator access and metrics: only claimed GPUs reachable, per-GPU metrics follow the engines",
@@ -79,8 +80,11 @@ INI: dict[str, Literal["string", "bool", "linelist"]] = {
     "llmc_context": "string",
     "llmc_no_install": "bool",
     "llmc_host_port": "linelist",
+    "llmc_device_profile": "string",
+    "llmc_placement_engine": "string",
 }
-PATHS = ("llmc_testbed", "llmc_report_dir", "llmc_kubeconfig")  # in an ini file: relative to that file
+# In an ini file: relative to that file.
+PATHS = ("llmc_testbed", "llmc_report_dir", "llmc_kubeconfig", "llmc_device_profile")
 TARGET = ("llmc_testbed", "llmc_kubeconfig", "llmc_context")  # what the run is on: one set wins whole
 
 
@@ -127,6 +131,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "report-dir",
         f"write DIR/<run-id>/ ({JUNIT}, results.json, summary.md, index.html) and point DIR/latest at it",
         metavar="DIR",
+    )
+    add(
+        group,
+        "device-profile",
+        "YAML file overriding the device profile (DeviceClasses, topology attributes, how a container "
+        "sees its devices) that the testbed's driver or the cluster's ResourceSlices give",
+        metavar="FILE",
+    )
+    add(
+        group,
+        "placement-engine",
+        "engine image whose latency reflects its devices' placement, for the misplacement-cost check on "
+        "devices other than the harness's fake driver (where the mock engine's latency cannot)",
+        metavar="IMAGE",
     )
     existing = parser.getgroup("llmc existing cluster", "LLM-inference conformance on a cluster it did not create")
     add(existing, "kubeconfig", "the cluster's kubeconfig (instead of --llmc-testbed)", metavar="FILE")
@@ -177,6 +195,15 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"--llmc-testbed {opt.llmc_testbed}: {e.strerror}") from None
     if opt.llmc_kubeconfig or opt.llmc_context:
         _configure_existing(config)
+    if opt.llmc_device_profile:
+        from harness.dra.profile import ProfileError, read_override
+
+        try:  # bad input fails here, before anything is created
+            read_override(opt.llmc_device_profile)
+        except ProfileError as e:
+            raise pytest.UsageError(str(e)) from None
+        except OSError as e:
+            raise pytest.UsageError(f"--llmc-device-profile {opt.llmc_device_profile}: {e.strerror}") from None
     if opt.llmc_report_dir and not opt.help:
         run_dir = _new_run_dir(Path(opt.llmc_report_dir))
         config.stash[RUN_DIR] = run_dir
@@ -431,6 +458,28 @@ def fake_gpu(testbed: TestbedCluster) -> DriverFigures:
     from harness.dra.install import install_fake_gpu
 
     return install_fake_gpu(testbed)
+
+
+@pytest.fixture(scope="module")
+def devices(request: pytest.FixtureRequest, testbed: TestbedCluster | ExistingCluster) -> DeviceProfile:
+    """The testbed's DRA driver (its spec's `driver:`) installed, or on an existing cluster nothing
+    installed; the device profile the gang, dra and topology checks claim through. Module-scoped,
+    like `fake_gpu`: a module may switch the driver (scalar mode), and the next one gets it back."""
+    _require("fake_gpu")
+    from harness.dra.drivers import device_profile, install_driver
+
+    with _live_output(request.config):
+        install_driver(testbed)
+        found = device_profile(testbed, request.config.getoption("llmc_device_profile"))
+        logging.getLogger("llmc.dra").info(found.describe())
+    return found
+
+
+@pytest.fixture(scope="session")
+def placement_engine(request: pytest.FixtureRequest) -> str | None:
+    """--llmc-placement-engine: an engine image whose latency reflects placement, or None."""
+    image: str | None = request.config.getoption("llmc_placement_engine")
+    return image
 
 
 @pytest.fixture

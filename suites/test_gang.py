@@ -1,6 +1,7 @@
-"""Gang scheduling: Kueue admits a LeaderWorkerSet group whole or not at all, by a quota of the fake
-GPUs its members claim through DRA (Kueue's DRA integration counts the claims' devices against the
-ClusterQueue's `llm-conformance.io/gpu` quota). Every member claims all GPUs of one node, so the
+"""Gang scheduling: Kueue admits a LeaderWorkerSet group whole or not at all, by a quota of the GPUs
+its members claim through DRA, in the device profile's class (Kueue's DRA integration counts the
+claims' devices against the ClusterQueue's `llm-conformance.io/gpu` quota): the fake driver's, or
+whatever driver the cluster runs. Every member claims all GPUs of one node, so the
 testbed's GPU count alone decides what fits, on any testbed size.
 
 The module runs Kueue with waitForPodsReady (the testbed's timing, blockAdmission) and restores the
@@ -28,6 +29,7 @@ from harness.checks.gang import (
     workload_of,
 )
 from harness.cluster.testbed import TestbedCluster
+from harness.dra.profile import DeviceProfile
 from harness.kube.client import Clients
 from harness.kube.labels import LWS_API
 from harness.kube.objects import delete
@@ -41,9 +43,9 @@ pytestmark = pytest.mark.gang
 
 
 @pytest.fixture(scope="module")
-def quota(testbed: TestbedCluster, kube: Clients, stack: StackFigures) -> Iterator[Quota]:
-    """Fake GPUs, mock vLLM, Kueue with waitForPodsReady, and a ClusterQueue whose quota is every GPU."""
-    with scenarios.gpu_quota(testbed, kube, "llmc-gang", scenarios.wait_for_pods_ready(testbed)) as quota:
+def quota(testbed: TestbedCluster, kube: Clients, stack: StackFigures, devices: DeviceProfile) -> Iterator[Quota]:
+    """The driver's GPUs, mock vLLM, Kueue with waitForPodsReady, and a ClusterQueue whose quota is every GPU."""
+    with scenarios.gpu_quota(testbed, kube, "llmc-gang", scenarios.wait_for_pods_ready(testbed), devices) as quota:
         yield quota
 
 
@@ -107,6 +109,7 @@ def test_group_that_cannot_become_ready_is_evicted_and_requeued(
     kube: Clients, testbed: TestbedCluster, namespace: str, record: CheckRecord
 ) -> None:
     """A group that cannot become ready is evicted and requeued (waitForPodsReady)"""
+    scenarios.require_wait_for_pods_ready(kube)
     name = scenarios.stuck_group(kube, namespace)
     with record.step("the stuck group admitted", kind="wait"):
         admitted = wait_admitted(kube, namespace, name)

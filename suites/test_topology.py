@@ -1,7 +1,8 @@
 """Topology placement: groups on racks (LWS exclusive topology, Kueue topology-aware scheduling),
 devices on NUMA nodes, PCIe switches and NVLink cliques (DRA constraints), and what misplacement
 costs in inter-token latency. Every check records the placement map (group → rack → node → NUMA →
-devices).
+devices). Devices are claimed through the device profile (harness/dra/profile.py): a constraint on an
+attribute the cluster's devices do not publish is not applicable, naming it.
 
 Negative controls: tests/cluster/test_topology_negative.py.
 """
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from harness.checks import NotApplicable
 from harness.checks.topology import (
     WAITS_WHOLE,
     check_all_aligned,
@@ -21,8 +23,7 @@ from harness.checks.topology import (
     check_waits_whole,
 )
 from harness.cluster.testbed import TestbedCluster
-from harness.dra.claims import NUMA, NVLINK_CLIQUE, PCIE_ROOT
-from harness.dra.install import DriverFigures
+from harness.dra.profile import DeviceProfile
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
 from harness.report.record import CheckRecord
@@ -35,7 +36,7 @@ pytestmark = pytest.mark.topology
 
 
 @pytest.fixture(scope="module")
-def ready(testbed: TestbedCluster, fake_gpu: DriverFigures, mock_vllm: str) -> TestbedCluster:
+def ready(testbed: TestbedCluster, devices: DeviceProfile, mock_vllm: str) -> TestbedCluster:
     return testbed
 
 
@@ -89,13 +90,14 @@ def test_kueue_topology_aware_scheduling_keeps_a_group_in_one_rack(
         record.evidence(f"Kueue's node selectors: {scenarios.injected_selectors(kube, namespace, run.selector)}")
 
 
-@pytest.mark.parametrize("attribute", [NUMA, PCIE_ROOT, NVLINK_CLIQUE], ids=["numa", "pcie-root", "nvlink-clique"])
+@pytest.mark.parametrize("role", ["numa", "pcie_root", "interconnect"], ids=["numa", "pcie-root", "nvlink-clique"])
 def test_dra_constraint_aligns_every_allocation(
-    kube: Clients, ready: TestbedCluster, namespace: str, record: CheckRecord, attribute: str
+    kube: Clients, ready: TestbedCluster, devices: DeviceProfile, namespace: str, record: CheckRecord, role: str
 ) -> None:
     """Claims with a matchAttribute constraint (NUMA node for GPU+NIC, PCIe root or NVLink clique for
     GPU pairs) are all aligned, over as many allocations as the testbed holds"""
-    rounds = layout(ready.spec, attribute, constrained=True)
+    attribute = devices.attribute(role)
+    rounds = layout(ready.spec, attribute, constrained=True, devices=devices)
     if not rounds:
         record.not_applicable(f"no worker has devices to lay out on {attribute}")
     with record.step(f"claims on {attribute} allocated", kind="wait"):
@@ -109,18 +111,31 @@ def test_dra_constraint_aligns_every_allocation(
 
 
 def test_misplacement_costs_inter_token_latency(
-    kube: Clients, ready: TestbedCluster, namespace: str, record: CheckRecord
+    kube: Clients,
+    ready: TestbedCluster,
+    devices: DeviceProfile,
+    placement_engine: str | None,
+    namespace: str,
+    record: CheckRecord,
 ) -> None:
     """The same load is faster on an aligned group (one rack, GPU and NIC on one NUMA node) than on a
     misplaced one (across racks, GPU and NIC on different NUMA nodes)"""
+    if not devices.ours and not placement_engine:
+        # The mock engine slows down by what the fake driver's LLMC_* env says of its placement;
+        # another driver's devices say nothing it reads, so its latency cannot reflect placement.
+        raise NotApplicable(
+            f"needs an engine whose latency reflects placement: the mock engine's reflects only the harness's "
+            f"fake driver, not {devices.accelerator_driver}; give one with --llmc-placement-engine IMAGE"
+        )
     port = ready.endpoint()
+    image = placement_engine or ""
     with record.step("an aligned group"):
-        aligned = scenarios.latency_group(kube, namespace, ready.spec, "aligned", misplaced=False)
+        aligned = scenarios.latency_group(kube, namespace, ready.spec, "aligned", False, devices, image)
     with record.step("load on the aligned group", kind="observe"):
         aligned_load = scenarios.measure(kube, namespace, aligned, port, record)
     with record.step("the aligned group removed, a misplaced one"):
         scenarios.remove_group(kube, namespace, aligned)
-        misplaced = scenarios.latency_group(kube, namespace, ready.spec, "misplaced", misplaced=True)
+        misplaced = scenarios.latency_group(kube, namespace, ready.spec, "misplaced", True, devices, image)
     with record.step("load on the misplaced group", kind="observe"):
         misplaced_load = scenarios.measure(kube, namespace, misplaced, port, record)
     for name, result in (("aligned", aligned_load), ("misplaced", misplaced_load)):

@@ -55,9 +55,16 @@ class ClusterQueue:
         self.flavor_name = name
         return self
 
-    def quota(self, cpu: str | None = None, memory: str | None = None, gpus: int | None = None) -> ClusterQueue:
-        """Nominal quotas; fake GPUs count the devices DRA claims ask for (harness.stack.kueue.GPU_RESOURCE)."""
-        for resource, value in (("cpu", cpu), ("memory", memory), (GPU_RESOURCE, gpus)):
+    def quota(
+        self,
+        cpu: str | None = None,
+        memory: str | None = None,
+        gpus: int | None = None,
+        gpu_resource: str = GPU_RESOURCE,
+    ) -> ClusterQueue:
+        """Nominal quotas; GPUs count the devices DRA claims ask for, as `gpu_resource`: the resource
+        the running Kueue maps the GPU DeviceClass to (ours: harness.stack.kueue.GPU_RESOURCE)."""
+        for resource, value in (("cpu", cpu), ("memory", memory), (gpu_resource, gpus)):
             if value is not None:
                 self.quotas[resource] = str(value)
         return self

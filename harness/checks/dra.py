@@ -1,5 +1,6 @@
-"""DRA checks on the fake GPU driver: what the real scheduler allocated for a claim, and whether it
-honours the claim's constraints. Each raises CheckFailed with the evidence, or returns figures.
+"""DRA checks on the cluster's devices (the device profile's): what the real scheduler allocated for a
+claim, whether it honours the claim's constraints, and whether the container sees its devices. Each
+raises CheckFailed with the evidence, or returns figures.
 
 The suite (suites/test_dra.py) runs them; tests/cluster/test_dra_negative.py runs each on a claim
 that lacks the constraint (or is satisfiable) and expects it to fail.
@@ -7,6 +8,7 @@ that lacks the constraint (or is satisfiable) and expects it to fail.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +16,7 @@ from fake_gpu import DRIVER
 from fake_gpu.slices import NUMA_ATTRIBUTE as NUMA
 
 from harness.checks import CheckFailed
+from harness.dra.profile import DeviceProfile
 from harness.kube.client import Clients
 from harness.kube.waits import WaitTimeout, wait_until
 from harness.topology.allocations import Allocated, pod_state, read_claim
@@ -85,6 +88,37 @@ def check_stays_pending(kube: Clients, namespace: str, claim: str, pod: str, tim
 def placement_env(kube: Clients, namespace: str, pod: str) -> dict[str, str]:
     """The LLMC_* variables the pod printed at start (claim_pod prints them)."""
     return env_from_log(kube.core.read_namespaced_pod_log(pod, namespace))
+
+
+def check_sees_devices(profile: DeviceProfile, claim: str, devices: list[Allocated], log: str, rack: str | None) -> str:
+    """The container sees the claim's accelerators where the profile says a container sees them
+    (claim_pod prints its environment and its /dev entries as DEV=<name>); returns what it saw.
+    llmc-env: the LLMC_* variables name exactly the devices, NUMA nodes and rack (check_env_matches);
+    dev-nodes: one device node per allocated accelerator, numbered by its index attribute;
+    claim-env: the driver's claim_<claim>_<request>=true variable for every request."""
+    if profile.container == "llmc-env":
+        env = env_from_log(log)
+        check_env_matches(devices, env, rack)
+        return " ".join(f"{k}={v}" for k, v in sorted(env.items()))
+    mine = [d for d in devices if d.driver == profile.accelerator_driver]
+    if profile.container == "dev-nodes":
+        base = profile.device_nodes.removeprefix("/dev/")
+        seen = sorted(line[4:] for line in log.splitlines() if re.fullmatch(rf"DEV={re.escape(base)}\d+", line))
+        want = sorted(f"{base}{d.attributes.get(profile.index or '', '?')}" for d in mine)
+        if seen != want:
+            raise CheckFailed(
+                f"the container's device nodes {['/dev/' + s for s in seen]} do not match the allocated "
+                f"accelerators {[str(d) for d in mine]}: want {['/dev/' + w for w in want]}"
+            )
+        return ", ".join("/dev/" + s for s in seen)
+    env = dict(line.split("=", 1) for line in log.splitlines() if line.startswith("claim_") and "=" in line)
+    want_vars = sorted({re.sub(r"[^a-zA-Z0-9]", "_", f"claim_{claim}_{d.request}") for d in mine})
+    missing = [v for v in want_vars if env.get(v) != "true"]
+    if not mine or missing:
+        raise CheckFailed(
+            f"the container's environment lacks {missing or want_vars} for {[str(d) for d in mine]}: {env}"
+        )
+    return ", ".join(f"{v}=true" for v in want_vars)
 
 
 def env_from_log(log: str) -> dict[str, str]:

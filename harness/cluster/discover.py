@@ -22,7 +22,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from harness.kube.client import Clients
-from harness.kube.labels import PROMETHEUS_SERVICE
+from harness.kube.labels import ACCELERATOR_DRIVERS, PROMETHEUS_SERVICE
 from harness.spec.model import (
     PROFILE_LABEL,
     RACK_LABEL,
@@ -196,7 +196,7 @@ def _kind(device: dict[str, Any], driver: str) -> str:
         return declared
     if declared:
         return "other"  # e.g. a MIG partition: not a whole GPU
-    if "gpu" in driver:
+    if "gpu" in driver or driver in ACCELERATOR_DRIVERS:  # e.g. the DRA test driver
         return "gpu"
     if driver == "dra.net" or any(t in driver for t in ("nic", "rdma", "net")):
         return "nic"

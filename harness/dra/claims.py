@@ -1,4 +1,5 @@
-"""Builders for ResourceClaims on the fake driver's classes, and pods that consume them."""
+"""Builders for ResourceClaims on the device profile's classes (the fake driver's by default), and
+pods that consume them."""
 
 from __future__ import annotations
 
@@ -6,14 +7,27 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fake_gpu import DRIVER
-from fake_gpu.slices import GPU_CLASS, NIC_CLASS, NUMA_ATTRIBUTE, PCIE_ROOT_ATTRIBUTE
+from fake_gpu.slices import NUMA_ATTRIBUTE, PCIE_ROOT_ATTRIBUTE
 
+from harness.dra.profile import KNOWN, OURS, DeviceProfile
 from harness.kube.labels import HOSTNAME_LABEL
 from harness.kube.objects import busybox_image
 
 NVLINK_CLIQUE = f"{DRIVER}/nvlinkClique"
 NUMA = NUMA_ATTRIBUTE
 PCIE_ROOT = PCIE_ROOT_ATTRIBUTE
+# The fake driver's profile, as a testbed with the default driver resolves it.
+FAKE_GPU = DeviceProfile(
+    source="the fake GPU driver",
+    accelerator_driver=OURS,
+    accelerator_class=KNOWN[OURS].accelerator_class,
+    nic_class=KNOWN[OURS].nic_class,
+    numa=NUMA,
+    pcie_root=PCIE_ROOT,
+    interconnect=NVLINK_CLIQUE,
+    index=f"{DRIVER}/index",
+    container="llmc-env",
+)
 
 
 @dataclass
@@ -21,6 +35,7 @@ class Claim:
     """`Claim("c").gpus(2).nics(1).match(NUMA).obj()`: a resource.k8s.io/v1 ResourceClaim."""
 
     name: str
+    profile: DeviceProfile = FAKE_GPU
     requests: list[dict[str, Any]] = field(default_factory=list)
     constraints: list[dict[str, Any]] = field(default_factory=list)
 
@@ -32,10 +47,10 @@ class Claim:
         return self
 
     def gpus(self, count: int, selector: str | None = None) -> Claim:
-        return self.request("gpu", GPU_CLASS, count, selector)
+        return self.request("gpu", self.profile.gpu_class(), count, selector)
 
     def nics(self, count: int, selector: str | None = None) -> Claim:
-        return self.request("nic", NIC_CLASS, count, selector)
+        return self.request("nic", self.profile.nic(), count, selector)
 
     def match(self, attribute: str) -> Claim:
         """Every device of every request shares the attribute's value."""
@@ -68,12 +83,13 @@ class Claim:
         }
 
 
-def gpu_index_is(index: int) -> str:
-    return f'device.attributes["{DRIVER}"].index == {index}'
+def gpu_index_is(index: int, profile: DeviceProfile = FAKE_GPU) -> str:
+    return profile.gpu_index_is(index)
 
 
 def claim_pod(name: str, claim: str, node: str | None = None) -> dict[str, Any]:
-    """A pod that holds `claim` and prints its LLMC_* environment, then idles."""
+    """A pod that holds `claim` and prints what it sees of its devices (its environment and its
+    /dev entries, as DEV=<name>), then idles."""
     spec: dict[str, Any] = {
         "terminationGracePeriodSeconds": 1,
         "resourceClaims": [{"name": "devices", "resourceClaimName": claim}],
@@ -81,7 +97,7 @@ def claim_pod(name: str, claim: str, node: str | None = None) -> dict[str, Any]:
             {
                 "name": "main",
                 "image": busybox_image(),
-                "command": ["sh", "-c", "env | grep ^LLMC_ | sort; exec sleep 3600"],
+                "command": ["sh", "-c", "env | sort; ls /dev | sed 's/^/DEV=/'; exec sleep 3600"],
                 "resources": {"claims": [{"name": "devices"}], "requests": {"cpu": "5m", "memory": "8Mi"}},
             }
         ],

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol, cast
 
 from fake_gpu import inventory, protos, slices
-from fake_gpu.personality import DEFAULT, Personality
+from fake_gpu.personality import DEFAULT, NVIDIA, Personality
 from kubernetes import client
 
 from harness import versions
@@ -122,8 +122,15 @@ def _inventory_configmap(spec: Testbed) -> Object:
     }
 
 
-def objects(spec: Testbed, image: str, personality: Personality = DEFAULT) -> list[Object]:
-    """Everything applied, in order: the driver's manifests, its inventory and the DeviceClasses."""
+def personality_of(spec: Testbed) -> Personality:
+    """The fake driver's personality for the spec's driver choice (`fake-gpu-nvidia`: NVIDIA's shape)."""
+    return NVIDIA if spec.driver == "fake-gpu-nvidia" else DEFAULT
+
+
+def objects(spec: Testbed, image: str, personality: Personality | None = None) -> list[Object]:
+    """Everything applied, in order: the driver's manifests, its inventory and the DeviceClasses;
+    the personality is the spec's unless given."""
+    personality = personality or personality_of(spec)
     objs = _manifest("driver.yaml", image, personality)
     daemonset = next(i for i, o in enumerate(objs) if o["kind"] == "DaemonSet")
     classes = slices.device_classes(personality)
@@ -147,7 +154,8 @@ def published(kube: Clients, personality: Personality = DEFAULT) -> dict[str, di
     return pools
 
 
-def install_fake_gpu(target: Target, timeout: float = 180, personality: Personality = DEFAULT) -> DriverFigures:
+def install_fake_gpu(target: Target, timeout: float = 180, personality: Personality | None = None) -> DriverFigures:
+    """Our fake driver, in the spec's personality unless given, and every worker's devices published."""
     if getattr(target, "discovery", None) is not None:
         # An existing cluster (harness/cluster/existing.py): its nodes are the user's, with their own
         # devices and drivers. Putting a fake driver on them would be wrong, so the checks that need
@@ -156,6 +164,7 @@ def install_fake_gpu(target: Target, timeout: float = 180, personality: Personal
             "needs the harness's fake GPU driver, which is installed only on testbeds the "
             "harness creates (existing cluster: not installed on the user's nodes)"
         )
+    personality = personality or personality_of(target.spec)
     started = time.monotonic()
     image = build_fake_gpu(target.supply.mode)
     target.load_images([image])

@@ -1,7 +1,9 @@
 """Well-known names of the objects the harness makes and reads: API versions, label and annotation keys
-of Kubernetes, LeaderWorkerSet (v0.9) and Kueue (v1beta2). Spelled once here, imported everywhere."""
+of Kubernetes, DRA drivers, LeaderWorkerSet (v0.9) and Kueue (v1beta2). Spelled once here, imported everywhere."""
 
 from __future__ import annotations
+
+from fake_gpu import DRIVER as FAKE_GPU_DRIVER
 
 # Kubernetes
 HOSTNAME_LABEL = "kubernetes.io/hostname"
@@ -9,6 +11,12 @@ SERVICE_NAME_LABEL = "kubernetes.io/service-name"  # on a Service's EndpointSlic
 RESOURCE_API = "resource.k8s.io/v1"  # DRA: ResourceClaims, ResourceSlices, DeviceClasses
 SCRAPE_ANNOTATION = "prometheus.io/scrape"  # Prometheus scrapes pods that carry it (stack/manifests/prometheus.yaml)
 SCRAPE_PORT_ANNOTATION = "prometheus.io/port"
+
+# DRA drivers the harness knows by name (harness/dra/profile.py: their classes and attributes). Their
+# devices are accelerators whatever the name says: discovery reads them too (the test driver's has no "gpu").
+NVIDIA_GPU_DRIVER = "gpu.nvidia.com"
+DRA_TEST_DRIVER = "test-driver.cdi.k8s.io"
+ACCELERATOR_DRIVERS = (FAKE_GPU_DRIVER, NVIDIA_GPU_DRIVER, DRA_TEST_DRIVER)
 
 # LeaderWorkerSet: the labels its controller puts on every member
 LWS_API = "leaderworkerset.x-k8s.io/v1"

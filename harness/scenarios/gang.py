@@ -1,5 +1,6 @@
 """The gang checks' set-ups (suites/test_gang.py), shared with their negative controls
-(tests/cluster/test_gang_negative.py): groups whose every member claims all fake GPUs of one node,
+(tests/cluster/test_gang_negative.py): groups whose every member claims all GPUs of one node (of the
+device profile's class: the fake driver's, or whatever the cluster's driver publishes),
 submitted to Kueue's GPU quota or (`queued=False`) left to the scheduler.
 """
 
@@ -10,19 +11,25 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
+
+import yaml
 
 from harness import timeouts
 from harness.builders.kueue import ROOMY, ClusterQueue, LocalQueue, ResourceFlavor, WorkloadPriorityClass
 from harness.builders.lws import LeaderWorkerSet
 from harness.checks.gang import Binding, Pods, group_pods, native_pods, watch_binding, watch_until_whole, workload_of
+from harness.cluster.existing import ExistingCluster
 from harness.cluster.testbed import TestbedCluster
-from harness.dra import install_fake_gpu
+from harness.dra.profile import DeviceProfile
 from harness.kube.client import Clients
 from harness.kube.namespaces import scratch_namespace
 from harness.kube.objects import cluster_objects, create
 from harness.serving.gpu_groups import GpuLayout, gpu_group, native_gang
 from harness.serving.images import build_mock_vllm
-from harness.stack import KueueOptions, install_stack
+from harness.stack import KueueOptions, install_stack, kueue
+from harness.stack.existing import ensure_stack
+from harness.verdicts import NotApplicable
 
 QUEUE = "gpus"  # the LocalQueue in every scratch namespace
 # A window that proves a negative (no group bound in part): every group is watched this long once all
@@ -42,6 +49,7 @@ class Quota:
 
     prefix: str
     layout: GpuLayout
+    devices: DeviceProfile
 
     @property
     def cluster_queue(self) -> str:
@@ -56,6 +64,38 @@ class Quota:
         return f"{self.prefix}-high"
 
 
+def _kueue(testbed: TestbedCluster | ExistingCluster, options: KueueOptions) -> None:
+    if isinstance(testbed, ExistingCluster):
+        ensure_stack(testbed, allow_install=True, kueue_options=options)  # the owners' own Kueue: left as is
+    else:
+        install_stack(testbed, options)
+
+
+def _kueue_configs(kube: Clients) -> list[dict[str, Any]]:
+    """The running Kueue's Configuration (its ConfigMap, wherever it runs)."""
+    config_maps = kube.core.list_config_map_for_all_namespaces(field_selector=f"metadata.name={kueue.CONFIG_MAP}")
+    return [yaml.safe_load((cm.data or {}).get(kueue.CONFIG_KEY) or "{}") or {} for cm in config_maps.items]
+
+
+def quota_resource(kube: Clients, device_class: str) -> str:
+    """The quota resource the running Kueue counts `device_class`'s devices as (its Configuration's
+    resources.deviceClassMappings): ours on a testbed, the owners' own choice on their Kueue."""
+    for config in _kueue_configs(kube):
+        for mapping in (config.get("resources") or {}).get("deviceClassMappings") or []:
+            if device_class in (mapping.get("deviceClassNames") or []):
+                return str(mapping["name"])
+    raise NotApplicable(
+        f"Kueue's Configuration ({kueue.CONFIG_MAP}) maps no quota resource to DeviceClass {device_class} "
+        "(resources.deviceClassMappings): it cannot count a group's GPUs"
+    )
+
+
+def require_wait_for_pods_ready(kube: Clients) -> None:
+    """The running Kueue evicts groups not Ready in time (an owner's Kueue may not: not applicable)."""
+    if not any(config.get("waitForPodsReady") for config in _kueue_configs(kube)):
+        raise NotApplicable(f"Kueue's Configuration ({kueue.CONFIG_MAP}) has no waitForPodsReady: nothing evicts")
+
+
 def wait_for_pods_ready(testbed: TestbedCluster) -> str:
     """The suite's Kueue waitForPodsReady: a group not Ready within it is evicted and requeued (the
     testbed's timing, so the report says it)."""
@@ -63,21 +103,28 @@ def wait_for_pods_ready(testbed: TestbedCluster) -> str:
 
 
 @contextmanager
-def gpu_quota(testbed: TestbedCluster, kube: Clients, prefix: str, wait_for_pods_ready: str | None) -> Iterator[Quota]:
-    """Fake GPUs, mock vLLM, Kueue (with waitForPodsReady, blockAdmission, if given), a ClusterQueue
-    whose quota is every GPU and that lets a higher priority preempt, and two priority classes.
-    Restores the default Kueue options at the end (the other suites expect them)."""
-    install_fake_gpu(testbed)
+def gpu_quota(
+    testbed: TestbedCluster | ExistingCluster,
+    kube: Clients,
+    prefix: str,
+    wait_for_pods_ready: str | None,
+    devices: DeviceProfile,
+) -> Iterator[Quota]:
+    """Mock vLLM, Kueue (with waitForPodsReady, blockAdmission, if given) counting the devices of the
+    profile's GPU class, a ClusterQueue whose quota is every GPU and that lets a higher priority
+    preempt, and two priority classes. Restores the default Kueue options at the end (the other
+    suites expect them). The `devices` fixture has installed the driver."""
     testbed.load_images([build_mock_vllm(testbed.supply.mode)])
-    install_stack(testbed, KueueOptions(wait_for_pods_ready=wait_for_pods_ready))
-    quota = Quota(prefix, GpuLayout.of(testbed.spec))
+    _kueue(testbed, KueueOptions(wait_for_pods_ready=wait_for_pods_ready, gpu_device_class=devices.gpu_class()))
+    quota = Quota(prefix, GpuLayout.of(testbed.spec), devices)
     flavor = f"{prefix}-flavor"
     try:
+        resource = quota_resource(kube, devices.gpu_class())
         objects = [
             ResourceFlavor(flavor).obj(),
             ClusterQueue(quota.cluster_queue)
             .flavor(flavor)
-            .quota(**ROOMY, gpus=quota.layout.total)
+            .quota(**ROOMY, gpus=quota.layout.total, gpu_resource=resource)
             .preempt_lower_priority()
             .obj(),
             WorkloadPriorityClass(quota.low, 100).obj(),
@@ -86,7 +133,7 @@ def gpu_quota(testbed: TestbedCluster, kube: Clients, prefix: str, wait_for_pods
         with cluster_objects(kube, objects):
             yield quota
     finally:
-        install_stack(testbed)
+        _kueue(testbed, KueueOptions())
 
 
 @contextmanager
@@ -94,7 +141,7 @@ def gang_namespace(kube: Clients, quota: Quota, prefix: str) -> Iterator[str]:
     """A namespace per check, so that each starts with every GPU free: the members' claim template
     and the LocalQueue QUEUE."""
     with scratch_namespace(kube.core, prefix) as ns:
-        create(kube, quota.layout.claim_template(), ns)
+        create(kube, quota.layout.claim_template(quota.devices), ns)
         create(kube, LocalQueue(QUEUE, quota.cluster_queue).obj(), ns)
         yield ns
 

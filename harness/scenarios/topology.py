@@ -22,8 +22,9 @@ from harness import load, timeouts
 from harness.builders.kueue import ClusterQueue, LocalQueue, ResourceFlavor, Topology
 from harness.builders.lws import LeaderWorkerSet
 from harness.checks import CheckFailed
-from harness.dra.claims import NUMA, Claim, claim_pod
+from harness.dra.claims import FAKE_GPU, Claim, claim_pod
 from harness.dra.install import node_inventories
+from harness.dra.profile import DeviceProfile
 from harness.kube.client import Clients
 from harness.kube.conditions import condition, is_true
 from harness.kube.labels import KUEUE_API, LWS_API, LWS_GROUP_INDEX_LABEL, LWS_NAME_LABEL
@@ -190,16 +191,26 @@ def _numa_nodes(spec: Testbed) -> tuple[list[int], list[int]]:
     return sorted({g.numa for g in inv.gpus}), sorted({n.numa for n in inv.nics})
 
 
-def latency_group(kube: Clients, namespace: str, spec: Testbed, name: str, misplaced: bool) -> GroupRun:
-    """One group of mock vLLM members, each with a GPU and a NIC. Aligned: one rack (exclusive
-    topology), GPU and NIC on one NUMA node (constraint). Misplaced, deliberately: members in
-    different racks, GPU and NIC on different NUMA nodes (selectors instead of the constraint)."""
-    claim = Claim(f"{name}-devices")
+def latency_group(
+    kube: Clients,
+    namespace: str,
+    spec: Testbed,
+    name: str,
+    misplaced: bool,
+    devices: DeviceProfile = FAKE_GPU,
+    image: str = "",
+) -> GroupRun:
+    """One group of engine members (mock vLLM, or `image`), each with a GPU and a NIC. Aligned: one
+    rack (exclusive topology), GPU and NIC on one NUMA node (constraint). Misplaced, deliberately:
+    members in different racks, GPU and NIC on different NUMA nodes (selectors instead of the
+    constraint)."""
+    claim = Claim(f"{name}-devices", devices)
+    numa = devices.attribute("numa")
     gpu_numa, nic_numa = _numa_nodes(spec)
     if not misplaced:
-        claim.gpus(1).nics(1).match(NUMA)
+        claim.gpus(1).nics(1).match(numa)
     elif gpu_numa[-1] != nic_numa[0]:
-        claim.gpus(1, numa_is(gpu_numa[-1])).nics(1, numa_is(nic_numa[0]))
+        claim.gpus(1, numa_is(gpu_numa[-1], devices)).nics(1, numa_is(nic_numa[0], devices))
     else:
         claim.gpus(1).nics(1)  # one NUMA node: only the racks can be wrong
     create(kube, claim.template(), namespace)
@@ -208,6 +219,7 @@ def latency_group(kube: Clients, namespace: str, spec: Testbed, name: str, mispl
         shutdown_timeout_seconds=ENGINE.shutdown_timeout_seconds,
         termination_grace_period_seconds=ENGINE.termination_grace_period_seconds,
         resource_claims=({"name": "devices", "resourceClaimTemplateName": claim.name},),
+        image=image,
     )
     obj = mock_vllm_lws(name, SIZE, 1, engine, exclusive_topology=None if misplaced else RACK_LABEL)
     if misplaced and len(racks(spec)) > 1:

@@ -1,12 +1,14 @@
-"""Mock vLLM groups whose every member holds all the fake GPUs of one node, so that the testbed's GPU
-count alone decides how many members (and groups) fit: the setup of the gang checks."""
+"""Mock vLLM groups whose every member holds all the GPUs of one node (through the device profile's
+class), so that the testbed's GPU count alone decides how many members (and groups) fit: the setup
+of the gang checks."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from harness.builders.lws import LeaderWorkerSet
-from harness.dra.claims import Claim
+from harness.dra.claims import FAKE_GPU, Claim
+from harness.dra.profile import DeviceProfile
 from harness.kube.objects import Object
 from harness.serving.manifests import Engine, mock_vllm_lws
 from harness.spec import Testbed
@@ -27,8 +29,8 @@ class GpuLayout:
             raise ValueError(f"testbed {spec.name} has no worker with GPUs")
         return cls(len(counts), min(counts), sum(counts))
 
-    def claim_template(self) -> Object:
-        return Claim(NODE_GPUS).gpus(self.per_node).template()
+    def claim_template(self, devices: DeviceProfile = FAKE_GPU) -> Object:
+        return Claim(NODE_GPUS, devices).gpus(self.per_node).template()
 
 
 def gpu_group(name: str, size: int, replicas: int = 1, readiness_path: str | None = None) -> Object:

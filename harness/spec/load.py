@@ -50,9 +50,13 @@ TOP_KEYS = {
     "ports",
     "hardwareProfiles",
     "nodes",
+    "driver",
     "timing",
     "nodeImage",
 }
+# The DRA driver a testbed runs (harness/dra/install.py installs it): the fake GPU/NIC driver, its
+# NVIDIA-shaped personality, or Kubernetes' own DRA test driver (GPU counts only: no NICs, no topology).
+DRIVERS = ("fake-gpu", "fake-gpu-nvidia", "dra-test-driver")
 # timing: spec key -> Timing field, with the seconds allowed.
 TIMING_KEYS = {
     "nodeMonitorGracePeriodSeconds": ("node_monitor_grace_period", 8, 300),
@@ -163,6 +167,17 @@ def parse_spec(text: str, source: str = "<spec>") -> Testbed:
     return testbed
 
 
+def _read_driver(check: _Checker, value: Any, profiles: dict[str, HardwareProfile]) -> str:
+    if value not in DRIVERS:
+        check.fail("driver", f"{value!r} is not one of {', '.join(DRIVERS)}")
+        return "fake-gpu"
+    if value == "dra-test-driver":
+        for name, p in profiles.items():
+            if p.nic_count:
+                check.fail(f"hardwareProfiles.{name}", "has NICs; the dra-test-driver publishes GPUs only")
+    return str(value)
+
+
 def _read_testbed(check: _Checker, data: Any, source: str) -> Testbed | None:
     if data is None:
         check.fail("(top)", "the spec is empty")
@@ -216,6 +231,7 @@ def _read_testbed(check: _Checker, data: Any, source: str) -> Testbed | None:
             profiles[profile.name] = profile
 
     nodes = _read_nodes(check, top.get("nodes"), name or "kind", profiles) if "nodes" in top else []
+    driver = _read_driver(check, top.get("driver", "fake-gpu"), profiles)
     timing = _read_timing(check, top.get("timing", {}))
     if check.problems or not name:
         return None
@@ -228,6 +244,7 @@ def _read_testbed(check: _Checker, data: Any, source: str) -> Testbed | None:
         runtime_config=runtime_config,
         ports=tuple(ports),
         source=source,
+        driver=driver,
         timing=timing,
         node_image=node_image or None,
         kubernetes_pinned="kubernetes" not in top,

@@ -147,6 +147,7 @@ class Testbed:
     runtime_config: dict[str, str]
     ports: tuple[PortMapping, ...]
     source: str  # the file it came from, for messages
+    driver: str = "fake-gpu"  # harness.spec.load.DRIVERS
     timing: Timing = Timing()
     node_image: str | None = None  # the user's own node image (registry mode), instead of kind's published one
     kubernetes_pinned: bool = False  # the spec names no version: `kubernetes` is versions.yaml's

@@ -40,6 +40,7 @@ class KueueOptions:
     # Evict and requeue a workload whose pods are not all Ready within this duration (e.g. "2m").
     wait_for_pods_ready: str | None = None
     topology_aware_scheduling: bool = True
+    gpu_device_class: str = GPU_DEVICE_CLASS  # the class whose devices GPU_RESOURCE counts
 
     def __post_init__(self) -> None:
         if self.wait_for_pods_ready is not None and not DURATION.match(self.wait_for_pods_ready):
@@ -93,7 +94,7 @@ def configure(objs: list[Object], options: KueueOptions) -> list[Object]:
         config["waitForPodsReady"] = {"timeout": options.wait_for_pods_ready, "blockAdmission": True}
     else:
         config.pop("waitForPodsReady", None)
-    mappings = [{"name": GPU_RESOURCE, "deviceClassNames": [GPU_DEVICE_CLASS]}]
+    mappings = [{"name": GPU_RESOURCE, "deviceClassNames": [options.gpu_device_class]}]
     config.setdefault("resources", {})["deviceClassMappings"] = mappings
     config_map["data"][CONFIG_KEY] = yaml.safe_dump(config, sort_keys=False)
 

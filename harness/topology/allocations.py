@@ -1,5 +1,5 @@
-"""What the scheduler allocated for a ResourceClaim: its devices, each with the attributes the fake
-driver's ResourceSlices publish for it. Read by the DRA and topology checks and by the placement map."""
+"""What the scheduler allocated for a ResourceClaim: its devices, each with the attributes its driver's
+ResourceSlices publish for it. Read by the DRA and topology checks and by the placement map."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import time
 from dataclasses import dataclass
 from typing import Any, cast
 
+from fake_gpu import DRIVER
 from kubernetes import client
 
-from harness.dra.install import published
+from harness.dra.drivers import published_devices
 from harness.kube.client import Clients
 from harness.kube.waits import WaitTimeout, wait_until
 from harness.verdicts import CheckFailed
@@ -21,6 +22,7 @@ class Allocated:
     node: str  # the pool: one per node
     device: str
     attributes: dict[str, Any]  # attribute name (qualified as in the slice) -> value
+    driver: str = DRIVER
 
     def __str__(self) -> str:
         return f"{self.node}/{self.device}"
@@ -57,17 +59,17 @@ def wait_allocated(
         raise CheckFailed(str(e)) from None
     seconds = time.monotonic() - started
     allocation = read_claim(kube, namespace, claim)["status"]["allocation"]
-    return allocated_devices(allocation, published(kube)), seconds
+    return allocated_devices(allocation, published_devices(kube)), seconds
 
 
-def allocated_devices(allocation: dict[str, Any], pools: dict[str, dict[str, Any]]) -> list[Allocated]:
+def allocated_devices(allocation: dict[str, Any], pools: dict[tuple[str, str], dict[str, Any]]) -> list[Allocated]:
     """A claim's status.allocation as devices, each with the attributes its slice publishes (`pools`:
-    harness.dra.install.published)."""
+    harness.dra.drivers.published_devices, by driver and pool)."""
     devices = []
     for r in allocation["devices"]["results"]:
-        raw = pools[r["pool"]][r["device"]]["attributes"]
+        raw = pools[(r["driver"], r["pool"])][r["device"]].get("attributes") or {}
         attributes = {_qualified(r["driver"], k): next(iter(v.values())) for k, v in raw.items()}
-        devices.append(Allocated(r["request"], r["pool"], r["device"], attributes))
+        devices.append(Allocated(r["request"], r["pool"], r["device"], attributes, r["driver"]))
     return devices
 
 

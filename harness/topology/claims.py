@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from fake_gpu.inventory import GPU, NodeInventory
 
-from harness.dra.claims import NUMA, NVLINK_CLIQUE, PCIE_ROOT, Claim, gpu_index_is
+from harness.dra.claims import FAKE_GPU, Claim
 from harness.dra.install import node_inventories
+from harness.dra.profile import DeviceProfile
 from harness.spec import Testbed
 
 
@@ -28,7 +29,7 @@ class Placed:
 Rounds = list[list[Placed]]
 
 
-def _numa_claims(inv: NodeInventory, prefix: str, constrained: bool) -> list[Claim]:
+def _numa_claims(inv: NodeInventory, prefix: str, constrained: bool, devices: DeviceProfile) -> list[Claim]:
     """One GPU+NIC claim per NIC. Claim k's GPU sits on the NUMA node of the k-th NIC from the end,
     so first fit (NIC k) lands on another NUMA node wherever NICs are spread over NUMA nodes."""
     nics = sorted(inv.nics, key=lambda n: n.index)
@@ -37,8 +38,8 @@ def _numa_claims(inv: NodeInventory, prefix: str, constrained: bool) -> list[Cla
     for k, nic in enumerate(reversed(nics)):
         if not free.get(nic.numa):
             continue
-        claim = Claim(f"{prefix}-{k}").gpus(1, gpu_index_is(free[nic.numa].pop(0))).nics(1)
-        claims.append(claim.match(NUMA) if constrained else claim)
+        claim = Claim(f"{prefix}-{k}", devices).gpus(1, devices.gpu_index_is(free[nic.numa].pop(0))).nics(1)
+        claims.append(claim.match(devices.attribute("numa")) if constrained else claim)
     return claims
 
 
@@ -50,7 +51,9 @@ def _gpu_sets(inv: NodeInventory, key: Callable[[GPU], object]) -> list[list[int
     return sorted(by_key.values())
 
 
-def _pair_claims(sets: list[list[int]], prefix: str, attribute: str, constrained: bool) -> list[Claim]:
+def _pair_claims(
+    sets: list[list[int]], prefix: str, attribute: str, constrained: bool, devices: DeviceProfile
+) -> list[Claim]:
     """GPU pairs, as many as the sets hold. The first claim may not take the first set's GPUs but
     its last: first fit pairs that one with the next set's first GPU (misaligned), while the
     constraint takes two GPUs of the next set."""
@@ -59,26 +62,29 @@ def _pair_claims(sets: list[list[int]], prefix: str, attribute: str, constrained
     for k in range(pairs):
         selector = None
         if k == 0 and len(sets) > 1 and len(sets[1]) >= 2 and len(sets[0]) >= 2:
-            selector = "!(" + " || ".join(gpu_index_is(i) for i in sets[0][:-1]) + ")"
-        claim = Claim(f"{prefix}-{k}").gpus(2, selector)
+            selector = "!(" + " || ".join(devices.gpu_index_is(i) for i in sets[0][:-1]) + ")"
+        claim = Claim(f"{prefix}-{k}", devices).gpus(2, selector)
         claims.append(claim.match(attribute) if constrained else claim)
     return claims
 
 
-def _node_claims(inv: NodeInventory, prefix: str, attribute: str, constrained: bool) -> list[Claim]:
-    if attribute == NUMA:
-        return _numa_claims(inv, prefix, constrained)
-    if attribute == PCIE_ROOT:
-        return _pair_claims(_gpu_sets(inv, lambda g: (g.numa, g.pcie_switch)), prefix, attribute, constrained)
-    if attribute == NVLINK_CLIQUE:
-        return _pair_claims(_gpu_sets(inv, lambda g: g.nvlink_clique), prefix, attribute, constrained)
+def _node_claims(
+    inv: NodeInventory, prefix: str, attribute: str, constrained: bool, devices: DeviceProfile
+) -> list[Claim]:
+    if attribute == devices.numa:
+        return _numa_claims(inv, prefix, constrained, devices)
+    if attribute == devices.pcie_root:
+        sets = _gpu_sets(inv, lambda g: (g.numa, g.pcie_switch))
+        return _pair_claims(sets, prefix, attribute, constrained, devices)
+    if attribute == devices.interconnect:
+        return _pair_claims(_gpu_sets(inv, lambda g: g.nvlink_clique), prefix, attribute, constrained, devices)
     raise ValueError(f"no claim layout for {attribute}")
 
 
-def layout(spec: Testbed, attribute: str, constrained: bool = True) -> Rounds:
-    """Claims filling every worker on `attribute`, in allocation rounds."""
+def layout(spec: Testbed, attribute: str, constrained: bool = True, devices: DeviceProfile = FAKE_GPU) -> Rounds:
+    """Claims filling every worker on `attribute` (one of the device profile's), in allocation rounds."""
     per_node = [
-        (inv.node, _node_claims(inv, f"w{w}", attribute, constrained))
+        (inv.node, _node_claims(inv, f"w{w}", attribute, constrained, devices))
         for w, inv in enumerate(node_inventories(spec))
         if inv.gpus
     ]
@@ -86,7 +92,6 @@ def layout(spec: Testbed, attribute: str, constrained: bool = True) -> Rounds:
     return [[Placed(node, claims[k]) for node, claims in per_node if k < len(claims)] for k in range(depth)]
 
 
-def numa_is(numa: int) -> str:
+def numa_is(numa: int, devices: DeviceProfile = FAKE_GPU) -> str:
     """A CEL selector: the device sits on NUMA node `numa`."""
-    domain, name = NUMA.split("/")
-    return f'device.attributes["{domain}"].{name} == {numa}'
+    return devices.attribute_is("numa", numa)

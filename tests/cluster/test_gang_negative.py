@@ -28,6 +28,7 @@ from harness.checks.gang import (
     watch_binding,
 )
 from harness.cluster.testbed import TestbedCluster
+from harness.dra.profile import DeviceProfile
 from harness.kube.client import Clients
 from harness.scenarios import gang as scenarios
 from harness.scenarios.gang import HOLD, OBSERVE, Quota
@@ -37,8 +38,8 @@ pytestmark = pytest.mark.gang
 
 
 @pytest.fixture(scope="module")
-def quota(testbed: TestbedCluster, kube: Clients, stack: StackFigures) -> Iterator[Quota]:
-    with scenarios.gpu_quota(testbed, kube, "llmc-gang-neg", wait_for_pods_ready=None) as quota:
+def quota(testbed: TestbedCluster, kube: Clients, stack: StackFigures, devices: DeviceProfile) -> Iterator[Quota]:
+    with scenarios.gpu_quota(testbed, kube, "llmc-gang-neg", wait_for_pods_ready=None, devices=devices) as quota:
         yield quota
 
 

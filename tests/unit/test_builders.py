@@ -34,6 +34,13 @@ def test_a_gpu_cluster_queue_covers_cpu_memory_and_gpus_and_may_preempt() -> Non
     }
 
 
+def test_gpu_quota_counts_the_resource_the_running_kueue_maps_the_gpu_class_to() -> None:
+    cq = ClusterQueue("cq").flavor("f").quota(gpus=4, gpu_resource="example.com/gpu").obj()
+    (group,) = cq["spec"]["resourceGroups"]
+    assert group["coveredResources"] == ["example.com/gpu"]
+    assert group["flavors"][0]["resources"] == [{"name": "example.com/gpu", "nominalQuota": "4"}]
+
+
 def test_flavors_queues_topologies_and_priorities() -> None:
     assert ResourceFlavor("f").obj()["spec"] == {}
     flavor = ResourceFlavor("f").node_labels({ZONE_LABEL: "z"}).topology("t").obj()

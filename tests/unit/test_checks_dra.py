@@ -56,7 +56,7 @@ def test_aligned_fails(devices: list[Allocated], reason: str) -> None:
 
 def test_allocated_devices_carry_their_published_attributes_qualified() -> None:
     allocation = {"devices": {"results": [{"request": "gpus", "driver": DRIVER, "pool": "w1", "device": "gpu-0"}]}}
-    pools = {"w1": {"gpu-0": {"name": "gpu-0", "attributes": {"type": {"string": "gpu"}, NUMA: {"int": 1}}}}}
+    pools = {(DRIVER, "w1"): {"gpu-0": {"name": "gpu-0", "attributes": {"type": {"string": "gpu"}, NUMA: {"int": 1}}}}}
     assert allocated_devices(allocation, pools) == [Allocated("gpus", "w1", "gpu-0", {TYPE: "gpu", NUMA: 1})]
 
 

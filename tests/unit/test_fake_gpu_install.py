@@ -10,6 +10,7 @@ from fake_gpu import inventory
 from fake_gpu.personality import NVIDIA
 from fake_gpu.scalar import GPU_RESOURCE, NIC_RESOURCE, extended_resources
 
+from harness.dra import test_driver
 from harness.dra.install import PERSONALITY_ANNOTATION, objects, scalar_objects
 from harness.spec import load_spec
 
@@ -79,3 +80,29 @@ def test_scalar_mode_advertises_counts_and_only_patches_node_status() -> None:
     [role] = by_kind(objs, "ClusterRole")
     assert role["rules"] == [{"apiGroups": [""], "resources": ["nodes/status"], "verbs": ["patch"]}]
     assert [o["kind"] for o in objs][:2] == ["Namespace", "ConfigMap"]
+
+
+def test_the_specs_driver_choice_picks_the_personality() -> None:
+    spec = load_spec(Path(__file__).resolve().parents[2] / "clusters" / "nvidia-like.yaml")
+    [ds] = by_kind(objects(spec, IMAGE), "DaemonSet")
+    assert ds["spec"]["template"]["metadata"]["annotations"][PERSONALITY_ANNOTATION] == "nvidia"
+    [default_ds] = by_kind(objects(SPEC, IMAGE), "DaemonSet")
+    assert default_ds["spec"]["template"]["metadata"]["annotations"][PERSONALITY_ANNOTATION] == "default"
+
+
+def test_dra_test_driver_objects() -> None:
+    objs = test_driver.objects("llm-conformance.local/dra-test-driver:v1.37.2", 4)
+    [ds] = by_kind(objs, "DaemonSet")
+    [container] = ds["spec"]["template"]["spec"]["containers"]
+    assert container["command"][1:] == ["kubelet-plugin", "--num-devices=4", "--node-name=$(NODE_NAME)"]
+    pod = ds["spec"]["template"]["spec"]
+    mounts = {m["mountPath"] for m in container["volumeMounts"]}
+    assert {v["hostPath"]["path"] for v in pod["volumes"]} == mounts
+    [device_class] = by_kind(objs, "DeviceClass")
+    assert device_class["spec"]["selectors"][0]["cel"]["expression"] == f'device.driver == "{test_driver.DRIVER}"'
+    [role] = by_kind(objs, "ClusterRole")
+    writes = {"create", "update", "patch", "delete"}
+    assert {r for rule in role["rules"] if writes & set(rule["verbs"]) for r in rule["resources"]} == {
+        "resourceclaims/status",
+        "resourceslices",
+    }

@@ -108,6 +108,8 @@ def test_every_option_is_prefixed(tmp_path: Path) -> None:
         "--llmc-no-install",
         "--llmc-allow-disruption",
         "--llmc-host-port",
+        "--llmc-device-profile",
+        "--llmc-placement-engine",
     }
     for old in ("--testbed", "--keep-cluster", "--kubeconfig", "--report-dir", "--context"):
         assert f"  {old}" not in proc.stdout, old
@@ -186,10 +188,13 @@ def test_a_command_line_target_replaces_the_ini_target(tmp_path: Path) -> None:
         (["--llmc-image-mode=cloud"], "image mode 'cloud': expected one of registry, source, mirror"),
         (["--llmc-create-timeout=soon"], "create timeout: expected a number of seconds"),
         (["--llmc-testbed=a.yaml", "--llmc-context=b"], "give one or the other"),
+        (["--llmc-device-profile=missing.yaml"], "--llmc-device-profile missing.yaml: No such file"),
+        (["--llmc-device-profile=profile.yaml"], "container: 'sysfs' is not one of llmc-env, dev-nodes, claim-env"),
     ],
 )
 def test_bad_options_are_usage_errors(tmp_path: Path, args: list[str], message: str) -> None:
-    proc = run_pytest(write(tmp_path, {"test_x.py": "def test_x():\n    pass\n"}), *args)
+    files = {"test_x.py": "def test_x():\n    pass\n", "profile.yaml": "container: sysfs\n"}
+    proc = run_pytest(write(tmp_path, files), *args)
     assert proc.returncode == pytest.ExitCode.USAGE_ERROR, proc.stdout + proc.stderr
     assert message in proc.stderr
 

@@ -254,6 +254,29 @@ def test_missing_file_is_a_spec_error(tmp_path: Path) -> None:
         load_spec(tmp_path / "absent.yaml")
 
 
+def test_driver_choice_is_validated() -> None:
+    text = "name: t\nnodes: [{role: control-plane}, {role: worker}]\n"
+    assert parse_spec(text).driver == "fake-gpu"
+    assert parse_spec(text + "driver: dra-test-driver\n").driver == "dra-test-driver"
+    with pytest.raises(SpecError, match="driver: 'nvidia' is not one of fake-gpu, fake-gpu-nvidia, dra-test-driver"):
+        parse_spec(text + "driver: nvidia\n")
+
+
+def test_shipped_driver_specs_load() -> None:
+    assert load_spec(ROOT / "clusters" / "dra-test-driver.yaml").driver == "dra-test-driver"
+    assert load_spec(ROOT / "clusters" / "nvidia-like.yaml").driver == "fake-gpu-nvidia"
+
+
+def test_dra_test_driver_profiles_have_no_nics() -> None:
+    text = (
+        "name: t\ndriver: dra-test-driver\nhardwareProfiles:\n  p:\n    gpu: {model: g, memory: 1Gi}\n"
+        "    nic: {model: n}\n    numa: [{pcieSwitches: [{gpus: 2, nics: 1}]}]\n"
+        "nodes: [{role: control-plane}, {role: worker, hardware: p}]\n"
+    )
+    with pytest.raises(SpecError, match=r"hardwareProfiles\.p: has NICs; the dra-test-driver publishes GPUs only"):
+        parse_spec(text)
+
+
 def test_timing_defaults_suit_the_testbed_and_a_spec_can_set_them() -> None:
     assert parse_spec(yaml.safe_dump(VALID)).timing == Timing()
     data = {**VALID, "timing": {"nodeMonitorGracePeriodSeconds": 50, "nodeLeaseDurationSeconds": 40}}
