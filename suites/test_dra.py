@@ -67,6 +67,19 @@ def record_allocation(
     record.evidence(f"{pod}: " + ", ".join(f"{d} (NUMA {d.attributes.get(NUMA)})" for d in devices))
 
 
+def allocate_aligned(
+    kube: Clients, testbed: TestbedCluster, namespace: str, record: CheckRecord, claim: Claim, node: str, attribute: str
+) -> None:
+    """The claim's pod on `node`, its allocation recorded and judged aligned on `attribute`; released after."""
+    claim_name, pod = submit(kube, namespace, claim, node)
+    try:
+        allocated, seconds = wait_allocated(kube, namespace, claim_name, pod)
+        record_allocation(record, testbed, pod, allocated, seconds)
+        check_aligned(allocated, attribute)
+    finally:
+        release(kube, namespace, claim_name, pod)
+
+
 def test_two_gpus_in_one_nvlink_clique(
     kube: Clients, testbed: TestbedCluster, devices: DeviceProfile, namespace: str, record: CheckRecord
 ) -> None:
@@ -88,13 +101,7 @@ def test_gpu_and_nic_on_one_numa_node(
 ) -> None:
     """A GPU and a NIC asked for on one NUMA node are allocated on one NUMA node"""
     node = gpu_workers(testbed)[0].name
-    claim_name, pod = submit(kube, namespace, numa_claim(devices=devices), node)
-    try:
-        allocated, seconds = wait_allocated(kube, namespace, claim_name, pod)
-        record_allocation(record, testbed, pod, allocated, seconds)
-        check_aligned(allocated, devices.attribute("numa"))
-    finally:
-        release(kube, namespace, claim_name, pod)
+    allocate_aligned(kube, testbed, namespace, record, numa_claim(devices=devices), node, devices.attribute("numa"))
 
 
 def test_gpus_under_one_pcie_root(
@@ -102,13 +109,9 @@ def test_gpus_under_one_pcie_root(
 ) -> None:
     """Two GPUs asked for under one PCIe root are allocated under one PCIe root"""
     node = gpu_workers(testbed)[-1].name
-    claim_name, pod = submit(kube, namespace, pcie_claim(devices=devices), node)
-    try:
-        allocated, seconds = wait_allocated(kube, namespace, claim_name, pod)
-        record_allocation(record, testbed, pod, allocated, seconds)
-        check_aligned(allocated, devices.attribute("pcie_root"))
-    finally:
-        release(kube, namespace, claim_name, pod)
+    allocate_aligned(
+        kube, testbed, namespace, record, pcie_claim(devices=devices), node, devices.attribute("pcie_root")
+    )
 
 
 def test_pod_with_a_claim_runs_with_its_devices_in_env(

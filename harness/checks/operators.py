@@ -9,7 +9,6 @@ configuration removed, where the invalid object is accepted and the check must f
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +17,7 @@ from kubernetes import client
 from kubernetes.dynamic import DynamicClient
 
 from harness.checks import CheckFailed
-from harness.kube.client import Clients
+from harness.kube.client import Clients, error_message
 from harness.kube.pods import describe, is_ready
 from harness.kube.waits import WaitTimeout, wait_until
 
@@ -144,7 +143,7 @@ def refused(kube: Clients, obj: Object, namespace: str | None, dry_run: bool = F
         status = getattr(e, "status", None)
         if not isinstance(status, int) or not 400 <= status < 500:
             raise
-        return _message(getattr(e, "body", None) or str(e))
+        return error_message(getattr(e, "body", None) or str(e))
     if not dry_run:
         resource.delete(name=obj["metadata"]["name"], namespace=scope)
     return None
@@ -168,15 +167,6 @@ def reconciles(kube: Clients, op: Operator, namespace: str | None) -> float:
 
 def _what(obj: Object) -> str:
     return f"{obj['kind']} {obj['metadata']['name']}"
-
-
-def _message(body: Any) -> str:
-    if isinstance(body, bytes):
-        body = body.decode(errors="replace")
-    try:
-        return str(json.loads(body).get("message", body))
-    except (ValueError, AttributeError):
-        return str(body)
 
 
 def conditions(obj: Object) -> dict[str, str]:

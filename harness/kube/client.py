@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,3 +55,13 @@ class Clients:
         config.load_kube_config(config_file=str(kubeconfig), context=context, client_configuration=configuration)
         api = BoundedApiClient(configuration)
         return cls(api=api, core=client.CoreV1Api(api), apps=client.AppsV1Api(api))
+
+
+def error_message(body: Any) -> str:
+    """The `message` of an API error's body (the Status object's), or the body as it came."""
+    if isinstance(body, bytes):
+        body = body.decode(errors="replace")
+    try:
+        return str(json.loads(body).get("message", body))
+    except (ValueError, AttributeError):
+        return str(body)

@@ -8,16 +8,14 @@ of a probe object answered by them (an answer, allowed or denied, not a failure 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
 
-from harness.kube.client import Clients
+from harness.kube.client import Clients, error_message
 from harness.kube.conditions import condition, is_true
 from harness.kube.objects import Object
 from harness.kube.pods import describe
@@ -94,22 +92,13 @@ def _webhook_silent(probe: Object, kube: Clients) -> list[str]:
         resource.create(body=probe, namespace=probe["metadata"].get("namespace"), query_params=[("dryRun", "All")])
     except Exception as e:  # the dynamic client raises its own ApiError types
         body = getattr(e, "body", None) or str(e)
-        message = _message(body)
+        message = error_message(body)
         if any(sign in message for sign in NOT_ANSWERING):
             return [f"webhook for {probe['kind']} not answering: {message[:300]}"]
         if getattr(e, "status", None) in (400, 403, 422):  # a webhook (or validation) said no: it answered
             return []
         return [f"dry-run {probe['kind']}: {message[:300]}"]
     return []
-
-
-def _message(body: Any) -> str:
-    if isinstance(body, bytes):
-        body = body.decode(errors="replace")
-    try:
-        return str(json.loads(body).get("message", body))
-    except (ValueError, AttributeError):
-        return str(body)
 
 
 def diagnostics(kube: Clients, namespace: str, log_lines: int = 20) -> str:
