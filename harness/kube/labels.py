@@ -3,8 +3,6 @@ of Kubernetes, DRA drivers, LeaderWorkerSet (v0.9) and Kueue (v1beta2). Spelled 
 
 from __future__ import annotations
 
-from fake_gpu import DRIVER as FAKE_GPU_DRIVER
-
 # Kubernetes
 HOSTNAME_LABEL = "kubernetes.io/hostname"
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"  # on a Service's EndpointSlices
@@ -16,6 +14,9 @@ SCRAPE_PORT_ANNOTATION = "prometheus.io/port"
 # devices are accelerators whatever the name says: discovery reads them too (the test driver's has no "gpu").
 NVIDIA_GPU_DRIVER = "gpu.nvidia.com"
 DRA_TEST_DRIVER = "test-driver.cdi.k8s.io"
+# fake_gpu.DRIVER, spelled here too: the harness installs and runs without the fake_gpu package
+# (tests/packaging); tests/unit/test_device_profile.py holds the two equal.
+FAKE_GPU_DRIVER = "gpu.llm-conformance.io"
 ACCELERATOR_DRIVERS = (FAKE_GPU_DRIVER, NVIDIA_GPU_DRIVER, DRA_TEST_DRIVER)
 
 # LeaderWorkerSet: the labels its controller puts on every member

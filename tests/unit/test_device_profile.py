@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import fake_gpu
 import pytest
 
 from harness.checks import CheckFailed, NotApplicable
@@ -14,7 +15,7 @@ from harness.checks.dra import check_sees_devices
 from harness.dra import profile, test_driver
 from harness.dra.claims import FAKE_GPU, Claim
 from harness.dra.profile import NUMA_NODE, NVIDIA, OURS, PCIE_ROOT, TEST_DRIVER, ProfileError
-from harness.kube.labels import ACCELERATOR_DRIVERS
+from harness.kube.labels import ACCELERATOR_DRIVERS, FAKE_GPU_DRIVER
 from harness.topology.allocations import Allocated
 
 
@@ -51,6 +52,7 @@ CLASSES = [
 
 def test_discovery_counts_every_known_driver_as_an_accelerator_driver() -> None:
     assert set(ACCELERATOR_DRIVERS) == set(profile.KNOWN)
+    assert FAKE_GPU_DRIVER == fake_gpu.DRIVER  # spelled in labels so the harness imports without fake_gpu
 
 
 def test_nvidia_shaped_devices_resolve_to_their_class_index_and_standard_pcie_root() -> None:
