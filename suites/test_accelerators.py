@@ -31,7 +31,10 @@ def test_secure_accelerator_access(
 ) -> None:
     """A container sees only its claim's GPUs: none without a claim, in a sibling container, or of another pod"""
     node = scenarios.gpu_worker(testbed.spec)
-    with scratch_namespace(kube.core, "access") as ns:
+    with (
+        scratch_namespace(kube.core, "access") as ns,
+        record.step(f"probe pods on {node}: unclaimed, sibling container, two claimed", kind="observe"),
+    ):
         observations = scenarios.access(kube, ns, node, personality)
     for seen, _ in observations:
         record.evidence(str(seen))
@@ -50,8 +53,10 @@ def test_accelerator_metrics(
     """Every allocated GPU's utilisation and memory reach Prometheus; utilisation rises under load, falls after"""
     out = tmp_path_factory.mktemp("accelerator-load")
     with scratch_namespace(kube.core, "metrics") as ns:
-        held = scenarios.engines(kube, testbed.spec, ns, personality)
-        series, load = scenarios.observe(kube, held, scenarios.load(testbed.spec), out)
+        with record.step("engines holding GPUs Ready", kind="setup"):
+            held = scenarios.engines(kube, testbed.spec, ns, personality)
+        with record.step("GPU metrics before, under and after load", kind="observe"):
+            series, load = scenarios.observe(kube, held, scenarios.load(testbed.spec), out)
     if load is not None:
         record.load(load, out)
     for h in held:
