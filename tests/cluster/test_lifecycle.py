@@ -50,6 +50,9 @@ def test_interrupted_create_leaves_nothing(tmp_path: Path, signum: int) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # A run started in the background by a non-interactive shell (nohup CMD &) inherits SIGINT
+        # ignored, and Python then keeps it ignored: give the child a terminal's default, as a user's has.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         # Interrupt once kind has started the node containers: the middle of creation.
