@@ -68,6 +68,8 @@ def test_interrupted_create_leaves_nothing(tmp_path: Path, signum: int) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
+    if proc.returncode == 0:  # the interrupt did not take: remove the testbed it made, then fail
+        subprocess.run([sys.executable, "-m", "harness", "cluster", "delete", str(spec)], timeout=180, check=False)
     assert proc.returncode != 0, f"an interrupted create must not report success:\n{output}"
     left = _leftovers(client, name)
     assert not left, f"left behind after {signal.Signals(signum).name}: {left}\n{output[-2000:]}"
