@@ -37,10 +37,10 @@ from typing import Any, NoReturn
 
 from harness import progress
 from harness.load.results import LoadResult
+from harness.report.schema import STEP_KINDS
 from harness.verdicts import NotApplicable
 
 NOT_APPLICABLE = "not applicable: "
-STEP_KINDS = ("setup", "wait", "observe")
 PHASES = ("setup", "call", "teardown")  # pytest's phases of a test, timed by the plugin
 log = logging.getLogger("llmc.check")
 

@@ -11,6 +11,7 @@ from typing import Any
 SCHEMA_VERSION = 1
 VERDICTS = ["passed", "failed", "not_applicable", "error", "not_run"]
 # A requirement's verdict in the AI conformance table (harness/report/ai_conformance.py).
+STEP_KINDS = ("setup", "wait", "observe")  # record.step: set-up, waiting for the cluster, observation
 AI_VERDICTS = ["passed", "failed", "not_applicable", "not_run", "not_checked"]
 
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
@@ -107,7 +108,7 @@ _CHECK = {
                 "required": ["label", "kind", "started"],
                 "properties": {
                     "label": {"type": "string"},
-                    "kind": {"enum": ["setup", "wait", "observe"]},
+                    "kind": {"enum": list(STEP_KINDS)},
                     "started": {"type": "number", "description": "epoch seconds"},
                     "finished": _NUMBER_OR_NULL,
                     "depth": {"type": "integer", "minimum": 0, "description": "steps it is nested in"},

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-KINDS = ("setup", "wait", "observe", "other")
+from harness.report.schema import STEP_KINDS
+
+KINDS = (*STEP_KINDS, "other")
 NAMES = {"setup": "set-up", "wait": "waiting", "observe": "observation", "other": "other"}
 
 
